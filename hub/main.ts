@@ -1,0 +1,136 @@
+/**
+ * The composition root: reads config, builds the modules, starts them in order, and stops them in
+ * reverse order on SIGTERM/SIGINT within the configured deadline. Nothing else in hub/ imports this
+ * file; modules receive the small interfaces they need (Clock, Logger, Store…) from here.
+ */
+import { loadConfig, type LoadedConfig } from './config/load.js';
+import { storeModule } from './store/module.js';
+import { hubId } from './store/daemon-runs.js';
+import type { Clock } from './system/clock.js';
+import { ErrorCode, ExitCode, HubError, exitCodeFor } from './system/errors.js';
+import { startAll, stopWithin, type Module } from './system/lifecycle.js';
+import { createLogger, type Logger } from './system/logger.js';
+import { createServiceNotifier } from './system/sd-notify.js';
+import { keyhubVersion } from './system/version.js';
+
+export type Mode = 'production' | 'dev';
+
+export interface HubOptions {
+  mode: Mode;
+  configPath?: string;
+  /** Dotted config paths from CLI flags (e.g. `stateDir`), highest precedence. */
+  overrides?: Record<string, unknown>;
+  /** Which CLI flag set each override, for error messages. */
+  overrideFlags?: Record<string, string>;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  clock: Clock;
+  /** Where the one-line startup failure goes when no logger exists yet (config errors). */
+  stderr: { write(line: string): unknown };
+  /** Calls `handler` on SIGTERM/SIGINT; returns an unsubscribe function. */
+  onShutdownSignal(handler: (signal: string) => void): () => void;
+}
+
+/** Builds the modules in start order. Later rooms add theirs here. */
+export function composeModules(loaded: LoadedConfig, deps: { clock: Clock; log: Logger; version: string }) {
+  const { config } = loaded;
+  const store = storeModule({
+    stateDir: config.stateDir,
+    busyTimeoutMs: config.store.busyTimeoutMs,
+    clock: deps.clock,
+    log: deps.log.child({ module: 'store' }),
+    version: deps.version,
+  });
+  const modules: Module[] = [store];
+  return { modules, store };
+}
+
+/** Runs the daemon until a shutdown signal; resolves with the process exit code. */
+export async function runHub(options: HubOptions): Promise<number> {
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfig({
+      mode: options.mode,
+      path: options.configPath,
+      env: options.env,
+      cwd: options.cwd,
+      overrides: options.overrides,
+      overrideFlags: options.overrideFlags,
+    });
+  } catch (err) {
+    writeFailure(options.stderr, err);
+    return exitCodeFor(err);
+  }
+
+  const { config } = loaded;
+  const version = keyhubVersion();
+  const log = createLogger({ level: config.log.level, format: config.log.format });
+  log.info({ version, mode: options.mode, config: loaded.path, fileFound: loaded.fileFound, stateDir: config.stateDir }, 'keyhub starting');
+  const notifier = await createServiceNotifier({ env: options.env, clock: options.clock, log: log.child({ module: 'sd-notify' }), enabled: config.systemd.notify });
+
+  const { modules, store } = composeModules(loaded, { clock: options.clock, log, version });
+  const shutdown = new AbortController();
+  let stopRequested: (signal: string) => void = () => {};
+  const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
+  let signals = 0;
+  const unsubscribe = options.onShutdownSignal((signal) => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second shutdown signal: exiting now');
+      process.exit(ExitCode.FAILURE);
+    }
+    shutdown.abort(new Error(`shutdown requested by ${signal}`));
+    stopRequested(signal);
+  });
+  // Keeps the event loop alive while idle; the modules' own handles may come and go.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+
+  try {
+    let started: Module[];
+    try {
+      started = await startAll(modules, shutdown.signal, log);
+    } catch (err) {
+      if (shutdown.signal.aborted) {
+        log.info('shutdown requested during start: stopped what had started');
+        return ExitCode.OK;
+      }
+      log.fatal({ code: (err as HubError).code, detail: (err as Error).stack }, err instanceof HubError ? err.toLine() : String(err));
+      return exitCodeFor(err);
+    }
+
+    store.markReady();
+    const id = hubId(store.store());
+    notifier.ready(`hub ${id} ready`);
+    notifier.startWatchdog();
+    log.info({ hubId: id, modules: started.map((m) => m.name) }, 'keyhub ready');
+
+    const signal = await stopSignal;
+    log.info({ signal }, 'keyhub stopping');
+    notifier.stopping();
+    const deadlineMs = config.shutdown.deadlineS * 1000;
+    const { failed, timedOut } = await stopWithin(started, deadlineMs, options.clock, log);
+    if (timedOut) {
+      const err = new HubError(ErrorCode.SHUTDOWN_DEADLINE_EXCEEDED, `modules did not stop within ${config.shutdown.deadlineS} s`);
+      log.error({ code: err.code }, err.toLine());
+      return ExitCode.FAILURE;
+    }
+    if (failed.length > 0) return ExitCode.FAILURE;
+    log.info('keyhub stopped');
+    return ExitCode.OK;
+  } finally {
+    clearInterval(keepAlive);
+    unsubscribe();
+    notifier.close();
+  }
+}
+
+function writeFailure(stderr: HubOptions['stderr'], err: unknown): void {
+  if (err instanceof HubError) {
+    stderr.write(`keyhub: ${err.toLine()}\n`);
+    for (const line of err.details) stderr.write(`  ${line}\n`);
+  } else {
+    stderr.write(`keyhub: ${(err as Error)?.stack ?? String(err)}\n`);
+  }
+}
+
+export { writeFailure };

@@ -1,0 +1,527 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  CONFIG_MIGRATIONS,
+  CONFIG_VERSION,
+  defaultConfigPath,
+  listConfigEnvVars,
+  loadConfig,
+  type ConfigMigration,
+  type LoadConfigOptions,
+} from '../../hub/config/index.js';
+import { parseTextValue } from '../../hub/config/env.js';
+import { ErrorCode, HubError, exitCodeFor } from '../../hub/system/errors.js';
+
+const LEVELS = 'trace|debug|info|warn|error|fatal|silent';
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyhub-config-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A dev-mode checkout: `cwd` and its `.keyhub/config.json` (written when `content` is given). */
+function checkout(content?: unknown): { cwd: string; file: string } {
+  const cwd = tempDir();
+  const file = path.join(cwd, '.keyhub', 'config.json');
+  if (content !== undefined) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  }
+  return { cwd, file };
+}
+
+function dev(cwd: string, rest: Partial<LoadConfigOptions> = {}) {
+  return loadConfig({ mode: 'dev', env: {}, cwd, ...rest });
+}
+
+function thrown(fn: () => unknown): HubError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof HubError) return err;
+    throw err;
+  }
+  throw new Error('expected a HubError');
+}
+
+/** The problem lines of a CONFIG_INVALID error. */
+function problems(fn: () => unknown): readonly string[] {
+  const err = thrown(fn);
+  expect(err.codeName).toBe('CONFIG_INVALID');
+  expect(err.message).toBe(`configuration has ${err.details.length} problem${err.details.length === 1 ? '' : 's'}`);
+  return err.details;
+}
+
+describe('defaults per mode', () => {
+  it('dev mode without a file runs on dev defaults under ./.keyhub and says the file was not found', () => {
+    const { cwd, file } = checkout();
+    const loaded = dev(cwd);
+    expect(loaded.config).toEqual({
+      version: CONFIG_VERSION,
+      stateDir: path.join(cwd, '.keyhub'),
+      log: { level: 'debug', format: 'pretty' },
+      systemd: { notify: false },
+      shutdown: { deadlineS: 10 },
+      store: { busyTimeoutMs: 5000 },
+    });
+    expect(loaded.path).toBe(file);
+    expect(loaded.fileFound).toBe(false);
+    expect(loaded.migratedFrom).toBeUndefined();
+    expect(Object.values(loaded.sources).every((s) => s.kind === 'default')).toBe(true);
+  });
+
+  it('production mode uses the directories systemd passes, JSON logs and sd_notify', () => {
+    const cwd = tempDir();
+    const confDir = tempDir();
+    const env = { CONFIGURATION_DIRECTORY: `${confDir}:/elsewhere`, STATE_DIRECTORY: '/var/lib/keyhub-test:/other' };
+    const loaded = loadConfig({ mode: 'production', env, cwd });
+    expect(loaded.path).toBe(path.join(confDir, 'config.json'));
+    expect(loaded.fileFound).toBe(false);
+    expect(loaded.config).toMatchObject({
+      stateDir: '/var/lib/keyhub-test',
+      log: { level: 'info', format: 'json' },
+      systemd: { notify: true },
+      shutdown: { deadlineS: 10 },
+      store: { busyTimeoutMs: 5000 },
+    });
+    expect(loaded.sources.stateDir).toEqual({ kind: 'env', name: 'STATE_DIRECTORY' });
+  });
+
+  it('production mode without systemd variables uses /etc/keyhub and /var/lib/keyhub', () => {
+    expect(defaultConfigPath('production', {}, '/srv')).toBe('/etc/keyhub/config.json');
+    const file = path.join(tempDir(), 'config.json');
+    fs.writeFileSync(file, JSON.stringify({ version: 1 }));
+    const loaded = loadConfig({ mode: 'production', path: file, env: {}, cwd: '/' });
+    expect(loaded.config.stateDir).toBe('/var/lib/keyhub');
+    expect(loaded.fileFound).toBe(true);
+  });
+
+  it('returns a deeply frozen config', () => {
+    const loaded = dev(checkout().cwd);
+    expect(Object.isFrozen(loaded)).toBe(true);
+    expect(Object.isFrozen(loaded.config.log)).toBe(true);
+    expect(Object.isFrozen(loaded.sources)).toBe(true);
+    expect(() => {
+      (loaded.config.log as { level: string }).level = 'trace';
+    }).toThrow(TypeError);
+  });
+});
+
+describe('the config file', () => {
+  it('overrides the mode defaults and is named as the source of what it sets', () => {
+    const { cwd, file } = checkout({ version: 1, log: { level: 'warn' }, store: { busyTimeoutMs: 100 } });
+    const loaded = dev(cwd);
+    expect(loaded.fileFound).toBe(true);
+    expect(loaded.config.log).toEqual({ level: 'warn', format: 'pretty' });
+    expect(loaded.config.store.busyTimeoutMs).toBe(100);
+    expect(loaded.sources['log.level']).toEqual({ kind: 'file', path: file });
+    expect(loaded.sources['log.format']).toEqual({ kind: 'default' });
+  });
+
+  it('resolves a relative stateDir against the directory of the file', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, JSON.stringify({ version: 1, stateDir: 'state' }));
+    const loaded = loadConfig({ mode: 'production', path: file, env: {}, cwd: tempDir() });
+    expect(loaded.config.stateDir).toBe(path.join(dir, 'state'));
+  });
+
+  it('is read from KEYHUB_CONFIG when no path is given, relative to cwd', () => {
+    const cwd = tempDir();
+    fs.writeFileSync(path.join(cwd, 'my.json'), JSON.stringify({ version: 1, log: { level: 'error' } }));
+    const loaded = dev(cwd, { env: { KEYHUB_CONFIG: 'my.json' } });
+    expect(loaded.path).toBe(path.join(cwd, 'my.json'));
+    expect(loaded.config.log.level).toBe('error');
+  });
+
+  it('must exist when named explicitly', () => {
+    const cwd = tempDir();
+    const err = thrown(() => dev(cwd, { path: 'nope.json' }));
+    expect(err.code).toBe(ErrorCode.CONFIG_UNREADABLE);
+    expect(err.message).toBe(`configuration file ${path.join(cwd, 'nope.json')} does not exist`);
+  });
+
+  it('that cannot be read is CONFIG_UNREADABLE', () => {
+    const dir = tempDir();
+    const err = thrown(() => dev(dir, { path: dir }));
+    expect(err.code).toBe(ErrorCode.CONFIG_UNREADABLE);
+    expect(exitCodeFor(err)).toBe(78);
+  });
+
+  it('that is not JSON is refused with the line and column of the mistake', () => {
+    const { cwd, file } = checkout('{\n  "version": 1,\n}\n');
+    const err = thrown(() => dev(cwd));
+    expect(err.code).toBe(ErrorCode.CONFIG_INVALID);
+    expect(err.message).toBe(`configuration file ${file} is not valid JSON`);
+    expect(err.details).toHaveLength(1);
+    expect(err.details[0]).toMatch(new RegExp(`^${file}: .*\\(line 3, column 1\\)$`));
+  });
+
+  it('must hold a JSON object', () => {
+    const { cwd, file } = checkout('[1, 2]');
+    expect(problems(() => dev(cwd))).toEqual([`(root) = [1,2] (from ${file}): expected an object`]);
+  });
+
+  it('may start with a byte order mark', () => {
+    const { cwd } = checkout(`\uFEFF${JSON.stringify({ version: 1 })}`);
+    expect(dev(cwd).fileFound).toBe(true);
+  });
+
+  it('is not rewritten by loading', () => {
+    const text = '{ "version": 1, "log": { "level": "warn" } }';
+    const { cwd, file } = checkout(text);
+    dev(cwd);
+    expect(fs.readFileSync(file, 'utf8')).toBe(text);
+  });
+});
+
+describe('range and type violations name path, value, expectation and source', () => {
+  /** The problem lines for a file with these settings, its path written as `<file>`. */
+  function lineFor(settings: Record<string, unknown>): readonly string[] {
+    const { cwd, file } = checkout({ version: 1, ...settings });
+    return problems(() => dev(cwd)).map((line) => line.replace(file, '<file>'));
+  }
+
+  it('shutdown.deadlineS must be within 1..120', () => {
+    expect(lineFor({ shutdown: { deadlineS: 121 } })).toEqual([
+      `shutdown.deadlineS = 121 (from <file>): expected a number from 1 to 120`,
+    ]);
+    expect(lineFor({ shutdown: { deadlineS: 0.5 } })).toEqual([
+      `shutdown.deadlineS = 0.5 (from <file>): expected a number from 1 to 120`,
+    ]);
+  });
+
+  it('store.busyTimeoutMs must be an integer within 0..60000', () => {
+    expect(lineFor({ store: { busyTimeoutMs: 60_001 } })).toEqual([
+      `store.busyTimeoutMs = 60001 (from <file>): expected an integer from 0 to 60000`,
+    ]);
+    expect(lineFor({ store: { busyTimeoutMs: 2.5 } })).toEqual([
+      `store.busyTimeoutMs = 2.5 (from <file>): expected an integer from 0 to 60000`,
+    ]);
+  });
+
+  it('log.level must be a pino level', () => {
+    expect(lineFor({ log: { level: 'loud' } })).toEqual([`log.level = "loud" (from <file>): expected one of ${LEVELS}`]);
+  });
+
+  it('log.format must be json or pretty', () => {
+    expect(lineFor({ log: { format: 'xml' } })).toEqual([`log.format = "xml" (from <file>): expected one of json|pretty`]);
+  });
+
+  it('systemd.notify must be a boolean', () => {
+    expect(lineFor({ systemd: { notify: 'yes' } })).toEqual([`systemd.notify = "yes" (from <file>): expected true or false`]);
+  });
+
+  it('stateDir must be a non-empty string', () => {
+    expect(lineFor({ stateDir: '' })).toEqual([`stateDir = "" (from <file>): expected a non-empty string`]);
+    expect(lineFor({ stateDir: 42 })).toEqual([`stateDir = 42 (from <file>): expected a string`]);
+  });
+
+  it('a section must be an object', () => {
+    expect(lineFor({ log: 'debug' })).toEqual([`log = "debug" (from <file>): expected an object`]);
+  });
+
+  it('a value that cannot be placed because a section is not an object is reported, not dropped', () => {
+    const { cwd, file } = checkout({ version: 1, log: 'debug' });
+    expect(problems(() => dev(cwd, { env: { KEYHUB_LOG__LEVEL: 'warn' }, overrides: { 'systemd.notify.x': true } }))).toEqual([
+      'log.level (from KEYHUB_LOG__LEVEL): cannot be set inside log = "debug", which is not an object',
+      'systemd.notify.x (from --systemd-notify-x): cannot be set inside systemd.notify = false, which is not an object',
+      `log = "debug" (from ${file}): expected an object`,
+    ]);
+  });
+
+  it('long values are cut to about 60 characters', () => {
+    const [line] = lineFor({ log: { level: 'x'.repeat(200) } });
+    expect(line).toBe(`log.level = "${'x'.repeat(58)}… (from <file>): expected one of ${LEVELS}`);
+  });
+});
+
+describe('unknown keys', () => {
+  it('at the top level of the file are errors', () => {
+    const { cwd, file } = checkout({ version: 1, frobnicate: true });
+    expect(problems(() => dev(cwd))).toEqual([`frobnicate (from ${file}): unknown key`]);
+  });
+
+  it('inside a section of the file are errors', () => {
+    const { cwd, file } = checkout({ version: 1, log: { level: 'info', colour: true } });
+    expect(problems(() => dev(cwd))).toEqual([`log.colour (from ${file}): unknown key`]);
+  });
+
+  it('named __proto__ are plain unknown keys, not a prototype', () => {
+    const { cwd, file } = checkout('{ "version": 1, "__proto__": { "polluted": true } }');
+    expect(problems(() => dev(cwd))).toEqual([`__proto__ (from ${file}): unknown key`]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('in overrides are errors naming the flag', () => {
+    expect(problems(() => dev(checkout().cwd, { overrides: { 'log.colour': 'red' } }))).toEqual([
+      'log.colour (from --log-colour): unknown key',
+    ]);
+  });
+
+  it('an unknown KEYHUB_ variable is an error; KEYHUB_CONFIG and KEYHUB_MODE are reserved', () => {
+    const { cwd } = checkout({ version: 1 });
+    const env = { KEYHUB_FROBNICATE: '1', KEYHUB_VERSION: '2', KEYHUB_MODE: 'dev', KEYHUB_CONFIG: '.keyhub/config.json' };
+    expect(problems(() => dev(cwd, { env }))).toEqual([
+      'KEYHUB_FROBNICATE (from environment): unknown variable; no setting has this name',
+      'KEYHUB_VERSION (from environment): unknown variable; no setting has this name',
+    ]);
+  });
+});
+
+describe('KEYHUB_* environment overrides', () => {
+  it('are derived from the schema, one per setting, version excluded', () => {
+    expect(listConfigEnvVars()).toEqual([
+      { name: 'KEYHUB_STATE_DIR', path: 'stateDir', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_LOG__LEVEL', path: 'log.level', kind: 'enum', expected: `one of ${LEVELS}` },
+      { name: 'KEYHUB_LOG__FORMAT', path: 'log.format', kind: 'enum', expected: 'one of json|pretty' },
+      { name: 'KEYHUB_SYSTEMD__NOTIFY', path: 'systemd.notify', kind: 'boolean', expected: 'true or false' },
+      { name: 'KEYHUB_SHUTDOWN__DEADLINE_S', path: 'shutdown.deadlineS', kind: 'number', expected: 'a number from 1 to 120' },
+      { name: 'KEYHUB_STORE__BUSY_TIMEOUT_MS', path: 'store.busyTimeoutMs', kind: 'integer', expected: 'an integer from 0 to 60000' },
+    ]);
+  });
+
+  it('set numbers, integers, booleans, enums and strings, nested or not', () => {
+    const cwd = checkout().cwd;
+    const loaded = dev(cwd, {
+      env: {
+        KEYHUB_SHUTDOWN__DEADLINE_S: '2.5',
+        KEYHUB_STORE__BUSY_TIMEOUT_MS: ' 250 ',
+        KEYHUB_SYSTEMD__NOTIFY: 'TRUE',
+        KEYHUB_LOG__LEVEL: 'warn',
+        KEYHUB_LOG__FORMAT: 'json',
+        KEYHUB_STATE_DIR: 'var/state',
+      },
+    });
+    expect(loaded.config).toMatchObject({
+      shutdown: { deadlineS: 2.5 },
+      store: { busyTimeoutMs: 250 },
+      systemd: { notify: true },
+      log: { level: 'warn', format: 'json' },
+      stateDir: path.join(cwd, 'var/state'),
+    });
+    expect(loaded.sources['log.level']).toEqual({ kind: 'env', name: 'KEYHUB_LOG__LEVEL' });
+  });
+
+  it('read booleans as true/false/1/0 and leave anything else for validation to refuse', () => {
+    expect(parseTextValue('boolean', '1')).toBe(true);
+    expect(parseTextValue('boolean', '0')).toBe(false);
+    expect(parseTextValue('boolean', 'false')).toBe(false);
+    expect(problems(() => dev(checkout().cwd, { env: { KEYHUB_SYSTEMD__NOTIFY: 'yes' } }))).toEqual([
+      'systemd.notify = "yes" (from KEYHUB_SYSTEMD__NOTIFY): expected true or false',
+    ]);
+  });
+
+  it('read arrays and objects as JSON', () => {
+    expect(parseTextValue('json', '["a", 1]')).toEqual(['a', 1]);
+    expect(parseTextValue('json', '{"a": {"b": true}}')).toEqual({ a: { b: true } });
+    expect(parseTextValue('json', '[oops')).toBe('[oops');
+  });
+
+  it('that are not numbers are reported with the variable name', () => {
+    expect(problems(() => dev(checkout().cwd, { env: { KEYHUB_SHUTDOWN__DEADLINE_S: 'soon' } }))).toEqual([
+      'shutdown.deadlineS = "soon" (from KEYHUB_SHUTDOWN__DEADLINE_S): expected a number from 1 to 120',
+    ]);
+  });
+
+  it('that are empty count as unset', () => {
+    expect(dev(checkout().cwd, { env: { KEYHUB_LOG__LEVEL: '' } }).config.log.level).toBe('debug');
+  });
+});
+
+describe('precedence: mode defaults < file < env < overrides', () => {
+  it('env wins over the file', () => {
+    const { cwd } = checkout({ version: 1, log: { level: 'warn' } });
+    const loaded = dev(cwd, { env: { KEYHUB_LOG__LEVEL: 'error' } });
+    expect(loaded.config.log.level).toBe('error');
+  });
+
+  it('overrides win over env, with text read by type, and are named by their flag', () => {
+    const { cwd } = checkout({ version: 1, stateDir: '/from/file' });
+    const loaded = dev(cwd, {
+      env: { KEYHUB_STATE_DIR: '/from/env', KEYHUB_SHUTDOWN__DEADLINE_S: '5' },
+      overrides: { stateDir: 'mine', 'shutdown.deadlineS': '30', 'log.level': undefined },
+    });
+    expect(loaded.config.stateDir).toBe(path.join(cwd, 'mine'));
+    expect(loaded.config.shutdown.deadlineS).toBe(30);
+    expect(loaded.sources.stateDir).toEqual({ kind: 'override', key: 'stateDir', flag: '--state-dir' });
+    expect(loaded.sources['log.level']).toEqual({ kind: 'default' });
+  });
+
+  it('a bad override names the flag the CLI says it came from', () => {
+    const cwd = checkout().cwd;
+    expect(problems(() => dev(cwd, { overrides: { 'log.level': 'loud' }, overrideFlags: { 'log.level': '-v' } }))).toEqual([
+      `log.level = "loud" (from -v): expected one of ${LEVELS}`,
+    ]);
+    expect(problems(() => dev(cwd, { overrides: { version: 2 } }))).toEqual([
+      'version = 2 (from --version): the format version comes from the file',
+    ]);
+  });
+});
+
+describe('several problems', () => {
+  it('are all reported together, one line each', () => {
+    const { cwd, file } = checkout({ version: 1, log: { level: 'loud' }, frobnicate: 1, store: { busyTimeoutMs: -1 } });
+    const err = thrown(() =>
+      dev(cwd, { env: { KEYHUB_SHUTDOWN__DEADLINE_S: '500', KEYHUB_NOPE: 'x' }, overrides: { 'systemd.notify': 'maybe' } }),
+    );
+    expect(err.code).toBe(ErrorCode.CONFIG_INVALID);
+    expect(exitCodeFor(err)).toBe(78);
+    expect(err.message).toBe('configuration has 6 problems');
+    expect([...err.details].sort()).toEqual(
+      [
+        'KEYHUB_NOPE (from environment): unknown variable; no setting has this name',
+        `log.level = "loud" (from ${file}): expected one of ${LEVELS}`,
+        'systemd.notify = "maybe" (from --systemd-notify): expected true or false',
+        'shutdown.deadlineS = 500 (from KEYHUB_SHUTDOWN__DEADLINE_S): expected a number from 1 to 120',
+        `store.busyTimeoutMs = -1 (from ${file}): expected an integer from 0 to 60000`,
+        `frobnicate (from ${file}): unknown key`,
+      ].sort(),
+    );
+  });
+});
+
+describe('versions and migrations', () => {
+  /** A history where settings moved twice: v1 had flat keys, v2 nested the log, v3 the shutdown. */
+  const history: readonly ConfigMigration[] = [
+    {
+      from: 2,
+      describe: 'shutdownDeadline → shutdown.deadlineS',
+      migrate: ({ shutdownDeadline, ...rest }) => ({ ...rest, shutdown: { deadlineS: shutdownDeadline } }),
+    },
+    {
+      from: 1,
+      describe: 'logLevel → log.level',
+      migrate: ({ logLevel, ...rest }) => ({ ...rest, log: { level: logLevel } }),
+    },
+  ];
+
+  it('the real chain is complete up to CONFIG_VERSION', () => {
+    for (let v = 1; v < CONFIG_VERSION; v++) expect(CONFIG_MIGRATIONS.filter((m) => m.from === v)).toHaveLength(1);
+  });
+
+  it('an old file is migrated step by step in memory, and the file is left as it was', () => {
+    const text = JSON.stringify({ version: 1, logLevel: 'warn', shutdownDeadline: 7 });
+    const { cwd, file } = checkout(text);
+    const loaded = dev(cwd, { migrations: history, currentVersion: 3 });
+    expect(loaded.migratedFrom).toBe(1);
+    expect(loaded.config).toMatchObject({ version: 3, log: { level: 'warn', format: 'pretty' }, shutdown: { deadlineS: 7 } });
+    expect(loaded.sources['shutdown.deadlineS']).toEqual({ kind: 'file', path: file });
+    expect(fs.readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('a file at an intermediate version runs only the remaining steps', () => {
+    const { cwd } = checkout({ version: 2, log: { level: 'error' }, shutdownDeadline: 9 });
+    const loaded = dev(cwd, { migrations: history, currentVersion: 3 });
+    expect(loaded.migratedFrom).toBe(2);
+    expect(loaded.config.shutdown.deadlineS).toBe(9);
+  });
+
+  it('a current file is not migrated', () => {
+    const { cwd } = checkout({ version: 3 });
+    expect(dev(cwd, { migrations: history, currentVersion: 3 }).migratedFrom).toBeUndefined();
+  });
+
+  it('a migrated file is validated like any other', () => {
+    const { cwd, file } = checkout({ version: 1, logLevel: 'loud', shutdownDeadline: 7 });
+    expect(problems(() => dev(cwd, { migrations: history, currentVersion: 3 }))).toEqual([
+      `log.level = "loud" (from ${file}): expected one of ${LEVELS}`,
+    ]);
+  });
+
+  it('a file newer than this keyhub is refused, saying both versions', () => {
+    const { cwd, file } = checkout({ version: CONFIG_VERSION + 1 });
+    const err = thrown(() => dev(cwd));
+    expect(err.code).toBe(ErrorCode.CONFIG_NEWER_VERSION);
+    expect(err.message).toBe(
+      `configuration file ${file} is version ${CONFIG_VERSION + 1}; this keyhub understands versions up to ${CONFIG_VERSION}`,
+    );
+    expect(exitCodeFor(err)).toBe(78);
+  });
+
+  it('a gap in the chain is CONFIG_MIGRATION_MISSING, before any step runs', () => {
+    let ran = 0;
+    const partial: ConfigMigration[] = [{ from: 1, describe: 'counted', migrate: (raw) => (ran++, raw) }];
+    const { cwd } = checkout({ version: 1 });
+    const err = thrown(() => dev(cwd, { migrations: partial, currentVersion: 3 }));
+    expect(err.code).toBe(ErrorCode.CONFIG_MIGRATION_MISSING);
+    expect(err.message).toBe('no migration from config version 2 to 3');
+    expect(ran).toBe(0);
+  });
+
+  it('a migration that throws is reported with its step', () => {
+    const broken: ConfigMigration[] = [{ from: 1, describe: 'explodes', migrate: () => { throw new Error('boom'); } }];
+    const { cwd } = checkout({ version: 1 });
+    const err = thrown(() => dev(cwd, { migrations: broken, currentVersion: 2 }));
+    expect(err.code).toBe(ErrorCode.CONFIG_INVALID);
+    expect(err.details).toEqual(['version 1 → 2 (explodes): boom']);
+  });
+
+  it('a file without a version is refused rather than guessed at', () => {
+    const { cwd, file } = checkout({ log: { level: 'warn' } });
+    expect(problems(() => dev(cwd))).toEqual([`version (from ${file}): missing; a config file starts with "version": 1`]);
+  });
+
+  it('a version that is not a positive integer is a problem', () => {
+    const { cwd, file } = checkout({ version: '1' });
+    expect(problems(() => dev(cwd))).toEqual([`version = "1" (from ${file}): expected an integer >= 1`]);
+  });
+});
+
+describe('properties of numeric env overrides', () => {
+  const numeric = [
+    { name: 'KEYHUB_SHUTDOWN__DEADLINE_S', path: ['shutdown', 'deadlineS'], min: 1, max: 120, int: false },
+    { name: 'KEYHUB_STORE__BUSY_TIMEOUT_MS', path: ['store', 'busyTimeoutMs'], min: 0, max: 60_000, int: true },
+  ] as const;
+  type Numeric = (typeof numeric)[number];
+
+  const valueAt = (config: unknown, at: readonly string[]): unknown =>
+    at.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+
+  it('covers every numeric setting', () => {
+    const listed = listConfigEnvVars().filter((v) => v.kind === 'number' || v.kind === 'integer');
+    expect(listed.map((v) => v.name)).toEqual(numeric.map((n) => n.name));
+  });
+
+  it('any value within range is returned as given', () => {
+    const cwd = checkout().cwd;
+    const inRange = (n: Numeric) =>
+      (n.int ? fc.integer({ min: n.min, max: n.max }) : fc.double({ min: n.min, max: n.max, noNaN: true })).map((v) => ({ n, v }));
+    fc.assert(
+      fc.property(fc.oneof(...numeric.map(inRange)), ({ n, v }) => {
+        const loaded = dev(cwd, { env: { [n.name]: String(v) } });
+        expect(valueAt(loaded.config, n.path)).toBe(v);
+      }),
+    );
+  });
+
+  it('any value out of range is exactly one problem naming that path and variable', () => {
+    const cwd = checkout().cwd;
+    const outOfRange = (n: Numeric) =>
+      fc
+        .oneof(
+          fc.double({ min: -1e12, max: n.min, maxExcluded: true, noNaN: true }),
+          fc.double({ min: n.max, minExcluded: true, max: 1e12, noNaN: true }),
+          fc.integer({ min: -1e9, max: n.min - 1 }),
+          fc.integer({ min: n.max + 1, max: 1e9 }),
+        )
+        .filter((v) => v < n.min || v > n.max) // fast-check's doubles below 0 include -0, which is 0
+        .map((v) => ({ n, v }));
+    fc.assert(
+      fc.property(fc.oneof(...numeric.map(outOfRange)), ({ n, v }) => {
+        const lines = problems(() => dev(cwd, { env: { [n.name]: String(v) } }));
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(new RegExp(`^${n.path.join('\\.')} = \\S+ \\(from ${n.name}\\): expected `));
+      }),
+    );
+  });
+});
