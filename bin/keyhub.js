@@ -10,7 +10,8 @@ if (existsSync(source)) {
   register();
   entry = await import(source.href);
 } else {
-  // eslint-disable-next-line import-x/no-unresolved -- exists only after `npm run build`
-  entry = await import('../dist/hub/cli/main.js');
+  // Exists only after `npm run build`; a computed specifier keeps lint from resolving it.
+  const compiled = new URL('../dist/hub/cli/main.js', import.meta.url);
+  entry = await import(compiled.href);
 }
 await entry.main();

@@ -1,0 +1,117 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ExitCode } from '../../hub/system/errors.js';
+import type { HubStatus } from '../../hub/cli/commands/status.js';
+import { cleanEnv, finished, runKeyhub, spawnKeyhub } from '../support/keyhub-process.js';
+import { NotifySocket, has } from '../support/notify-socket.js';
+import { tempDir } from '../support/temp-dir.js';
+
+let dir: ReturnType<typeof tempDir>;
+let socket: NotifySocket | undefined;
+beforeEach(() => {
+  dir = tempDir();
+});
+afterEach(async () => {
+  await socket?.close();
+  socket = undefined;
+  dir.cleanup();
+});
+
+/** Production mode (the systemd unit's), with a config file and state dir of the test's own. */
+function writeConfig(body: Record<string, unknown> = {}): string[] {
+  const path = join(dir.path, 'config.json');
+  writeFileSync(path, JSON.stringify({ version: 1, log: { level: 'info', format: 'json' }, ...body }));
+  return ['--config', path, '--state-dir', join(dir.path, 'state')];
+}
+
+async function status(flags: string[]): Promise<HubStatus> {
+  const out = await runKeyhub([...flags, 'status', '--json']);
+  expect(out.code, out.stderr).toBe(0);
+  return JSON.parse(out.stdout) as HubStatus;
+}
+
+describe('keyhub run (the real process)', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('tells systemd it is ready, runs, and on %s stops cleanly with exit code 0', async (signal) => {
+    const flags = writeConfig();
+    socket = await NotifySocket.bind({ abstract: true });
+    const child = spawnKeyhub([...flags, 'run'], cleanEnv({ NOTIFY_SOCKET: socket.address }));
+    const done = finished(child);
+    await socket.waitFor(has('READY', '1'), 20_000);
+    expect(socket.datagrams.find((d) => d.data.includes('READY=1'))?.pid).toBe(child.pid);
+
+    const running = await status(flags);
+    expect(running.daemon).toBe('running');
+    expect(running.pid).toBe(child.pid);
+    expect(running.uptimeS).toBeGreaterThanOrEqual(0);
+
+    child.kill(signal);
+    const out = await done;
+    expect(out.code, out.stderr).toBe(ExitCode.OK);
+    await socket.waitFor(has('STOPPING', '1'));
+    const lines = out.stderr.trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+    expect(lines.map((l) => l.msg)).toContain('keyhub stopped');
+
+    const stopped = await status(flags);
+    expect(stopped.daemon).toBe('stopped');
+    expect(stopped.lastStop?.outcome).toBe('clean');
+    expect(stopped.hubId).toBe(running.hubId);
+  });
+
+  it('exits non-zero with one clear line when a module fails to start (database from a newer keyhub)', async () => {
+    const flags = writeConfig();
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir.path, 'state'));
+    const db = new BetterSqlite3(join(dir.path, 'state', 'keyhub.db'));
+    db.pragma('user_version = 99');
+    db.close();
+    const out = await runKeyhub([...flags, 'run']);
+    expect(out.code).toBe(ExitCode.FAILURE);
+    const fatal = out.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level >= 50);
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]?.msg).toMatch(/^E601 STORE_NEWER_SCHEMA: database .*keyhub\.db has schema version 99/);
+  });
+
+  it('exits 78 (EX_CONFIG) with one line per config problem', async () => {
+    const flags = writeConfig({ shutdown: { deadlineS: 0 }, frobnicate: true });
+    const out = await runKeyhub([...flags, 'run'], cleanEnv({ KEYHUB_LOG__LEVEL: 'loud' }));
+    expect(out.code).toBe(ExitCode.CONFIG);
+    const lines = out.stderr.trim().split('\n');
+    expect(lines[0]).toBe('keyhub: E100 CONFIG_INVALID: configuration has 3 problems');
+    expect(lines.filter((l) => l.includes('shutdown.deadlineS = 0'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('frobnicate') && l.includes('unknown key'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('log.level = "loud"') && l.includes('KEYHUB_LOG__LEVEL'))).toHaveLength(1);
+  });
+});
+
+describe('keyhub status', () => {
+  it('prints the id, versions and a never-started daemon as JSON on a fresh store', async () => {
+    const flags = writeConfig();
+    const s = await status(flags);
+    expect(s.hubId).toMatch(/^kh-[0-9a-f]{16}$/);
+    expect(s.daemon).toBe('never-started');
+    expect(s.uptimeS).toBeNull();
+    expect(s.versions).toMatchObject({ node: process.versions.node, schema: 1, config: 1 });
+    expect(s.versions.keyhub).toMatch(/^\d+\.\d+\.\d+/);
+    expect(s.versions.sqlite).toMatch(/^3\.\d+/);
+    expect(s.stateDir).toBe(join(dir.path, 'state'));
+    expect(await status(flags)).toMatchObject({ hubId: s.hubId });
+  });
+
+  it('prints a readable summary without --json', async () => {
+    const out = await runKeyhub([...writeConfig(), 'status']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^hub {8}kh-[0-9a-f]{16}\ndaemon {5}never-started\nversions {3}keyhub /);
+  });
+
+  it('reports an unknown command with a non-zero exit and help on stderr', async () => {
+    const out = await runKeyhub(['frobnicate']);
+    expect(out.code).not.toBe(0);
+    expect(out.stderr).toContain("unknown command 'frobnicate'");
+  });
+});
