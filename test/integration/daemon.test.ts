@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CONFIG_VERSION } from '../../hub/config/schema.js';
+import { readMigrations } from '../../hub/store/migrate.js';
 import { ExitCode } from '../../hub/system/errors.js';
 import type { HubStatus } from '../../hub/cli/commands/status.js';
 import { cleanEnv, finished, runKeyhub, spawnKeyhub } from '../support/keyhub-process.js';
@@ -96,7 +98,7 @@ describe('keyhub status', () => {
     expect(s.hubId).toMatch(/^kh-[0-9a-f]{16}$/);
     expect(s.daemon).toBe('never-started');
     expect(s.uptimeS).toBeNull();
-    expect(s.versions).toMatchObject({ node: process.versions.node, schema: 1, config: 1 });
+    expect(s.versions).toMatchObject({ node: process.versions.node, schema: readMigrations().length, config: CONFIG_VERSION });
     expect(s.versions.keyhub).toMatch(/^\d+\.\d+\.\d+/);
     expect(s.versions.sqlite).toMatch(/^3\.\d+/);
     expect(s.stateDir).toBe(join(dir.path, 'state'));

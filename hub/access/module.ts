@@ -1,0 +1,147 @@
+/**
+ * The access module: owns the trust state, replay set, challenges and clock floor for the daemon.
+ * On start it loads and re-verifies the held trust material and checks the wall clock against the
+ * floor; a clock behind the floor means no decisions until a SignedTime arrives or the clock
+ * catches up, and the module says so in its status and logs. On a clean stop it raises the floor
+ * to the hub's own clock, bounded by the monotonic time elapsed since start so that a wall clock
+ * stepped far ahead while running cannot push the floor into the future.
+ */
+import type { Clock } from '../system/clock.js';
+import type { Module } from '../system/lifecycle.js';
+import type { Logger } from '../system/logger.js';
+import { clockFloor, type ClockFloor, type FloorSource } from '../store/clock-floor.js';
+import { replayStore, type ReplayStore } from '../store/replay-store.js';
+import type { Store } from '../store/store.js';
+import { trustStore } from '../store/trust-store.js';
+import { authorize, type Authorized } from './authorize.js';
+import type { AccessPolicy, DecideContext, Decision, Allow } from './decide.js';
+import { PublicKeyCache } from './key-cache.js';
+import { LocalTimes } from './local-time.js';
+import { TrustState, type TrustStatus } from './trust.js';
+
+/**
+ * Until the config schema carries an `access` section, the daemon runs with this. The home's
+ * position is not known here, so its radius is 0: every cloud-path presentation is refused as too
+ * far (fail secure) until the installer sets where the home is; BLE at the door works.
+ */
+export const DEFAULT_POLICY: AccessPolicy = {
+  clockSkewMs: 5 * 60_000,
+  rssiFloorDbm: -70,
+  home: { latE7: 0, lonE7: 0, radiusM: 0 },
+};
+
+export interface AccessStatus extends TrustStatus {
+  clockTrusted: boolean;
+  clockFloorMs: number;
+  clockFloorSource: FloorSource;
+}
+
+/** What the rest of the daemon (delivery, BLE, cloud) calls. */
+export interface AccessService {
+  issueChallenge(): Uint8Array;
+  authorize(grant: Uint8Array, presentation: Uint8Array, ctx: Omit<DecideContext, 'now' | 'policy'>): Authorized | Exclude<Decision, Allow>;
+  trust(): TrustState;
+  acceptSignedTime(signed: Uint8Array): number;
+  status(): AccessStatus;
+}
+
+export interface AccessModule extends Module {
+  service(): AccessService;
+}
+
+export function accessModule(deps: { store: () => Store; clock: Clock; log: Logger; policy?: AccessPolicy }): AccessModule {
+  const policy = deps.policy ?? DEFAULT_POLICY;
+  const { clock, log } = deps;
+  let state:
+    | {
+        trust: TrustState;
+        replay: ReplayStore;
+        floor: ClockFloor;
+        localTimes: LocalTimes;
+        subjectKeys: PublicKeyCache;
+        startWall: number;
+        startMono: number;
+        anchor?: { signedMs: number; mono: number };
+      }
+    | undefined;
+  const running = () => {
+    if (state === undefined) throw new Error('access module is not started');
+    return state;
+  };
+  /**
+   * The wall time decisions use. The wall clock when it is at or above the floor (minus skew);
+   * otherwise, once a SignedTime has arrived, that time plus the monotonic time elapsed since (the
+   * RTC may be wrong, the monotonic clock still counts true); otherwise the wall clock, which
+   * decide() then refuses with CLOCK_UNTRUSTED.
+   */
+  const decisionTime = (s: NonNullable<typeof state>): number => {
+    const wall = clock.now();
+    if (wall >= s.floor.floorMs() - policy.clockSkewMs || s.anchor === undefined) return Math.floor(wall);
+    // Whole milliseconds: the system clock's monotonic time is fractional, stored times are not.
+    return Math.floor(s.anchor.signedMs + (clock.monotonic() - s.anchor.mono));
+  };
+  const clockTrusted = (s: NonNullable<typeof state>) => decisionTime(s) >= s.floor.floorMs() - policy.clockSkewMs;
+  const status = (): AccessStatus => {
+    const s = running();
+    return { ...s.trust.status(), clockTrusted: clockTrusted(s), clockFloorMs: s.floor.floorMs(), clockFloorSource: s.floor.source() };
+  };
+
+  const service: AccessService = {
+    issueChallenge: () => {
+      const s = running();
+      return s.replay.issueChallenge(decisionTime(s));
+    },
+    authorize(grant, presentation, ctx) {
+      const s = running();
+      const decision = authorize(grant, presentation, { ...ctx, now: decisionTime(s), policy }, s);
+      if (decision.allow) log.info({ grantKind: decision.grant.kind, subject: decision.grant.subjectId, uses: decision.usesSoFar }, 'access allowed');
+      else log.warn({ code: decision.code, reason: decision.reason }, 'access refused');
+      return decision;
+    },
+    trust: () => running().trust,
+    acceptSignedTime(signed) {
+      const s = running();
+      const mono = clock.monotonic();
+      const time = s.trust.acceptSignedTime(signed, s.floor);
+      s.anchor = { signedMs: time, mono };
+      log.info({ signedTime: new Date(time).toISOString(), clockFloor: new Date(s.floor.floorMs()).toISOString(), clockTrusted: clockTrusted(s) }, 'signed time accepted');
+      return time;
+    },
+    status,
+  };
+
+  return {
+    name: 'access',
+    start() {
+      const store = deps.store();
+      state = {
+        trust: new TrustState(trustStore(store)),
+        replay: replayStore(store),
+        floor: clockFloor(store),
+        localTimes: new LocalTimes(),
+        subjectKeys: new PublicKeyCache(),
+        startWall: clock.now(),
+        startMono: clock.monotonic(),
+      };
+      const s = status();
+      if (!s.clockTrusted) {
+        log.error(
+          { clock: new Date(clock.now()).toISOString(), clockFloor: new Date(s.clockFloorMs).toISOString(), code: 'CLOCK_UNTRUSTED' },
+          'wall clock is behind the clock floor: refusing every unlock until a signed time arrives or the clock catches up',
+        );
+      } else {
+        log.info({ clockFloor: s.clockFloorMs, keyringVersion: s.keyringVersion, revocationsVersion: s.revocationsVersion }, 'access ready');
+      }
+    },
+    stop() {
+      if (state === undefined) return;
+      const s = state;
+      const base = s.anchor ?? { signedMs: s.startWall, mono: s.startMono };
+      const bound = Math.floor(base.signedMs + (clock.monotonic() - base.mono));
+      // Failing to persist the floor must surface (it guards against a reset clock reopening grants).
+      s.floor.raise(Math.min(decisionTime(s), bound), 'shutdown');
+      state = undefined;
+    },
+    service: () => ({ ...service }),
+  };
+}

@@ -1,0 +1,9 @@
+/** protocols/grant: pure encoding, signatures and key chain of offline grants (issue 5). */
+export * from './ed25519.js';
+export * from './envelope.js';
+export * from './grant.js';
+export * from './presentation.js';
+export * from './receipt.js';
+export * from './trust.js';
+export * from './issuer.js';
+export * from './handheld.js';
