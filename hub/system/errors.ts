@@ -12,12 +12,146 @@ export enum ErrorCode {
   CONFIG_NEWER_VERSION = 102,
   CONFIG_MIGRATION_MISSING = 103,
 
+  // 2xx access (refusal reasons: the courier, the homeowner and the audit log see these)
+  // 200–249: offline grants (hub/access, protocols/grant). decide() refuses with exactly one of these.
+  GRANT_MALFORMED = 200,
+  PRESENTATION_MALFORMED = 201,
+  GRANT_MISMATCH = 202,
+  WRONG_HUB = 203,
+  WRONG_LOCK = 204,
+  TRANSPORT_MISMATCH = 205,
+  CLOCK_UNTRUSTED = 206,
+  GRANT_NOT_YET_VALID = 207,
+  GRANT_EXPIRED = 208,
+  OUTSIDE_WEEKLY_WINDOW = 209,
+  GRANT_REVOKED = 210,
+  ISSUER_REVOKED = 211,
+  GRANT_USED_UP = 212,
+  DELIVERIES_PAUSED = 213,
+  CAMERA_UNHEALTHY = 214,
+  SIGNAL_TOO_WEAK = 215,
+  TOO_FAR_FROM_HOME = 216,
+  PACKAGE_NOT_IN_GRANT = 217,
+  CHALLENGE_UNKNOWN = 218,
+  CHALLENGE_EXPIRED = 219,
+  CHALLENGE_USED = 220,
+  ISSUER_UNKNOWN = 221,
+  ISSUER_CERT_NOT_VALID = 222,
+  KIND_NOT_ALLOWED = 223,
+  GRANT_SIGNATURE_INVALID = 224,
+  PRESENTATION_SIGNATURE_INVALID = 225,
+  /** Trust updates (keyring, revocations, signed time) that the hub refuses to install. */
+  TRUST_UPDATE_INVALID = 226,
+  KEYRING_ROLLBACK = 227,
+  REVOCATIONS_ROLLBACK = 228,
+  TRUST_ROOT_MISSING = 229,
+
+  // 3xx lock
+  // 300–339: the Lock interface and the Z-Wave driver (hub/lock, hub/lock/zwave)
+  /** No confirmed outcome within the command timeout: the bolt position is unknown. */
+  LOCK_TIMEOUT = 300,
+  /** The lock reported its bolt blocked. */
+  LOCK_JAMMED = 301,
+  /** The lock (or the radio/stick in front of it) does not answer. */
+  LOCK_UNREACHABLE = 302,
+  /** No lock is paired/included, or the configured one is gone from the network. */
+  LOCK_NOT_PAIRED = 303,
+  /** The lock refuses to drive the bolt on a low battery. */
+  LOCK_BATTERY_TOO_LOW = 304,
+  /** The lock answered but reported the bolt in the other position than asked (or refused). */
+  LOCK_NOT_CONFIRMED = 305,
+  /** The driver is not started or was stopped while a command was in flight. */
+  LOCK_DRIVER_STOPPED = 306,
+  /** The driver could not start (serial port, cache, keys). */
+  LOCK_DRIVER_FAILED = 307,
+  /** A keypad slot or code outside what the lock accepts. */
+  LOCK_CODE_INVALID = 308,
+  /** A code set/clear that the lock did not confirm when read back. */
+  LOCK_CODE_NOT_CONFIRMED = 309,
+  /** Inclusion or exclusion did not complete (or S2 bootstrapping failed). */
+  LOCK_INCLUSION_FAILED = 310,
+  // 340–379: the BLE driver (hub/lock/ble, protocols/ble)
+  /** No usable Bluetooth adapter (none, powered off, or no permission): BLE locks cannot be reached. */
+  BLE_UNAVAILABLE = 340,
+  /** Pairing with the BLE lock did not complete (not in pairing mode, wrong answer, link lost). */
+  BLE_PAIRING_FAILED = 341,
+  /** The lock's signal is below the configured RSSI floor: the link is too weak to trust a command to. */
+  BLE_OUT_OF_RANGE = 342,
+  /** The BLE link dropped while a command was in flight: its outcome is unknown. */
+  BLE_LINK_LOST = 343,
+  /** The lock refused a frame (bad nonce, failed authentication, stale challenge, unknown authorization). */
+  BLE_REFUSED = 344,
+  /** The pairing record (keys, nonce counter floor) could not be read or written. */
+  BLE_PAIRING_STORE_FAILED = 345,
+
+  // 4xx camera
+  /** The camera cannot be reached (TCP connect failed, DNS, refused). */
+  CAMERA_UNREACHABLE = 400,
+  /** The camera refused our credentials (401 after answering its challenge). */
+  CAMERA_AUTH_REFUSED = 401,
+  /** The camera broke RTSP/SDP/RTP framing or a size bound (endless header, huge body). */
+  CAMERA_PROTOCOL_ERROR = 402,
+  /** The camera offers nothing we can record (no H.264 track, transport refused). */
+  CAMERA_UNSUPPORTED = 403,
+  /** An RTSP request got a non-2xx answer other than 401. */
+  CAMERA_REQUEST_FAILED = 404,
+  /** An RTSP request got no complete answer in time. */
+  CAMERA_TIMEOUT = 405,
+  /** Streaming, but no new picture for longer than the stall threshold. */
+  CAMERA_STALL = 406,
+  /** The camera closed the connection. */
+  CAMERA_DISCONNECTED = 407,
+  /** Writing a clip failed. */
+  CAMERA_RECORDING_FAILED = 408,
+  /** Visit clips fill their share of the disk quota: the homeowner must act. */
+  CAMERA_CLIP_QUOTA_REACHED = 409,
+  /** A recording was asked for while the camera is not streaming (no camera, no entry). */
+  CAMERA_NOT_STREAMING = 410,
+  /** A live viewer fell too far behind and was dropped. */
+  CAMERA_VIEWER_TOO_SLOW = 411,
+
+  // 5xx cloud
+  // 500–549: the cloud link, outbox, downlink intake and embedded broker (hub/cloud, issue 8)
+  /** TLS material or broker settings for the cloud link are missing or unusable. */
+  CLOUD_CONFIG_INVALID = 500,
+  /** The broker refused or dropped the connection (TLS, certificate, CONNACK reason). */
+  CLOUD_CONNECT_FAILED = 501,
+  /** A publish was not acknowledged by the broker (QoS 1 PUBACK) or failed to send. */
+  CLOUD_PUBLISH_FAILED = 502,
+  /** A payload does not match the topic contract (protocols/mqtt/contract.ts). */
+  CLOUD_PAYLOAD_INVALID = 503,
+  /** A downlink payload was refused: unsigned, forged, replayed, stale or malformed. */
+  CLOUD_DOWNLINK_REFUSED = 504,
+  /** The embedded broker (aedes) could not start or its CA/certificates could not be made. */
+  CLOUD_BROKER_FAILED = 505,
+  /** The link is not connected (a request that needs the cloud now). */
+  CLOUD_NOT_CONNECTED = 506,
+
   // 6xx store
   STORE_OPEN_FAILED = 600,
   STORE_NEWER_SCHEMA = 601,
   STORE_MIGRATION_FAILED = 602,
   STORE_MIGRATIONS_BROKEN = 603,
   STORE_BACKUP_FAILED = 604,
+  // 605–619: the audit log (hub/store/audit-log.ts, `keyhub audit`, issue 8)
+  /** An event outside the closed v1 set, or a body that does not match its schema. */
+  AUDIT_EVENT_INVALID = 605,
+  /** The audit write did not commit: the action it records must not be reported done. */
+  AUDIT_WRITE_FAILED = 606,
+  /** The stored chain does not verify (an edited or missing row). */
+  AUDIT_CHAIN_BROKEN = 607,
+  /** An export range outside what the log holds (or pruned). */
+  AUDIT_RANGE_INVALID = 608,
+  /** `keyhub audit verify`: the file's chain breaks (the message names the first seq). */
+  AUDIT_VERIFY_FAILED = 609,
+  /** An audit file or key that cannot be read. */
+  AUDIT_FILE_UNREADABLE = 610,
+  /** A retention prune that would cut unacknowledged entries or leave no checkpoint at the cut. */
+  AUDIT_PRUNE_REFUSED = 611,
+  /** The hub's signing key in the store is missing or unusable. */
+  HUB_KEY_INVALID = 612,
+
+  // 7xx lan
 
   // 8xx system (daemon lifecycle, service manager)
   MODULE_START_FAILED = 800,
