@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { authorization, pickChallenge, type Challenge, type Credentials } from '../../protocols/rtsp/auth.js';
+import { RtspProtocolError } from '../../protocols/rtsp/errors.js';
+import { header, headersNamed, RtspReader, serializeRequest, type Header, type ReaderLimits, type RtspResponse } from '../../protocols/rtsp/message.js';
+import type { Clock } from '../system/clock.js';
+import { ErrorCode, HubError } from '../system/errors.js';
+
+/**
+ * One TCP connection to a camera: requests matched to responses by CSeq (RFC 2326 §12.17),
+ * authentication answered once per challenge and reused with a rising nonce count, interleaved
+ * frames handed on as they arrive. Any framing error or timeout closes the connection; the error
+ * is the one `closed` resolves with.
+ */
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  clock: Clock;
+  credentials: Credentials | undefined;
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+  limits?: Partial<ReaderLimits>;
+  userAgent?: string;
+  onFrame(channel: number, payload: Uint8Array): void;
+}
+
+/** Where the socket's reads go; set once the connection object exists. */
+interface ReadSink {
+  read: ((chunk: Uint8Array) => void) | undefined;
+}
+
+interface Pending {
+  resolve(res: RtspResponse): void;
+  reject(err: HubError): void;
+  timer: { cancel(): void };
+}
+
+export function protocolError(err: unknown, what: string): HubError {
+  if (err instanceof HubError) return err;
+  if (err instanceof RtspProtocolError) {
+    const code = err.kind === 'unsupported' ? ErrorCode.CAMERA_UNSUPPORTED : ErrorCode.CAMERA_PROTOCOL_ERROR;
+    return new HubError(code, `${what}: ${err.message}`, { cause: err });
+  }
+  return new HubError(ErrorCode.CAMERA_PROTOCOL_ERROR, `${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+export class RtspConnection {
+  readonly closed: Promise<HubError>;
+  readonly #opts: ConnectionOptions;
+  readonly #socket: Socket;
+  readonly #reader: RtspReader;
+  readonly #pending = new Map<number, Pending>();
+  #cseq = 0;
+  #challenge: Challenge | undefined;
+  #nc = 0;
+  #error: HubError | undefined;
+  #resolveClosed!: (err: HubError) => void;
+
+  private constructor(opts: ConnectionOptions, socket: Socket, sink: ReadSink) {
+    this.#opts = opts;
+    this.#socket = socket;
+    this.#reader = new RtspReader(opts.limits);
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    sink.read = (chunk) => this.#data(chunk);
+    socket.on('error', (err) => this.fail(new HubError(ErrorCode.CAMERA_DISCONNECTED, `camera connection error: ${err.message}`, { cause: err })));
+    socket.on('close', () => this.fail(new HubError(ErrorCode.CAMERA_DISCONNECTED, 'camera closed the connection')));
+  }
+
+  static open(opts: ConnectionOptions): Promise<RtspConnection> {
+    return new Promise((resolve, reject) => {
+      // onread with one reused buffer: no Buffer and no stream bookkeeping per TCP read (the
+      // reader copies whatever it keeps). `sink` routes reads to the connection once it exists.
+      const sink: ReadSink = { read: undefined };
+      const buffer = Buffer.allocUnsafe(64 * 1024);
+      const socket = connect({
+        host: opts.host,
+        port: opts.port,
+        noDelay: true,
+        onread: {
+          buffer,
+          callback: (n: number, buf: Uint8Array): boolean => {
+            sink.read?.(buf.subarray(0, n));
+            return true;
+          },
+        },
+      });
+      const timer = opts.clock.setTimeout(() => {
+        socket.destroy();
+        reject(new HubError(ErrorCode.CAMERA_UNREACHABLE, `no TCP connection to ${opts.host}:${opts.port} within ${opts.connectTimeoutMs} ms`));
+      }, opts.connectTimeoutMs);
+      socket.once('error', (err) => {
+        timer.cancel();
+        reject(new HubError(ErrorCode.CAMERA_UNREACHABLE, `cannot connect to ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));
+      });
+      socket.once('connect', () => {
+        timer.cancel();
+        socket.removeAllListeners('error');
+        resolve(new RtspConnection(opts, socket, sink));
+      });
+    });
+  }
+
+  get localAddress(): string {
+    return this.#socket.localAddress ?? '127.0.0.1';
+  }
+
+  /** Sends a request; answers a 401 once with credentials (RFC 2326 §H.15). Non-2xx is returned, not thrown. */
+  async request(method: string, uri: string, headers: Header[] = []): Promise<RtspResponse> {
+    let res = await this.#send(method, uri, headers);
+    if (res.status === 401 && this.#opts.credentials !== undefined) {
+      const offered = headersNamed(res, 'WWW-Authenticate');
+      const previous = this.#challenge;
+      try {
+        this.#challenge = pickChallenge(offered);
+      } catch (err) {
+        throw protocolError(err, `${method} authentication`);
+      }
+      this.#nc = 0;
+      // A second 401 to the same nonce means the password is wrong; a new nonce (stale) gets one retry.
+      if (previous === undefined || previous.params.get('nonce') !== this.#challenge.params.get('nonce') || previous.scheme !== this.#challenge.scheme) {
+        res = await this.#send(method, uri, headers);
+      }
+    }
+    if (res.status === 401) throw new HubError(ErrorCode.CAMERA_AUTH_REFUSED, `camera refused ${method} with 401 ${res.reason}${this.#opts.credentials === undefined ? ' (no credentials configured)' : ''}`);
+    return res;
+  }
+
+  /** Writes bytes that expect no answer (interleaved RTCP). */
+  write(bytes: Uint8Array): void {
+    if (this.#error === undefined) this.#socket.write(bytes);
+  }
+
+  fail(err: HubError): void {
+    if (this.#error !== undefined) return;
+    this.#error = err;
+    for (const p of this.#pending.values()) {
+      p.timer.cancel();
+      p.reject(err);
+    }
+    this.#pending.clear();
+    this.#socket.destroy();
+    this.#resolveClosed(err);
+  }
+
+  #send(method: string, uri: string, headers: Header[]): Promise<RtspResponse> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    const cseq = ++this.#cseq;
+    const all: Header[] = [['CSeq', String(cseq)], ['User-Agent', this.#opts.userAgent ?? 'keyhub'], ...headers];
+    if (this.#challenge !== undefined && this.#opts.credentials !== undefined) {
+      all.push(['Authorization', authorization(this.#challenge, this.#opts.credentials, method, uri, randomBytes(8).toString('hex'), ++this.#nc)]);
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = serializeRequest(method, uri, all);
+    } catch (err) {
+      return Promise.reject(protocolError(err, `${method} request`));
+    }
+    return new Promise<RtspResponse>((resolve, reject) => {
+      const timer = this.#opts.clock.setTimeout(() => {
+        this.#pending.delete(cseq);
+        const err = new HubError(ErrorCode.CAMERA_TIMEOUT, `no complete answer to ${method} within ${this.#opts.responseTimeoutMs} ms`);
+        reject(err);
+        this.fail(err);
+      }, this.#opts.responseTimeoutMs);
+      this.#pending.set(cseq, { resolve, reject, timer });
+      this.#socket.write(bytes);
+    });
+  }
+
+  #data(chunk: Uint8Array): void {
+    if (this.#error !== undefined) return;
+    let items;
+    try {
+      items = this.#reader.push(chunk);
+    } catch (err) {
+      this.fail(protocolError(err, 'camera stream'));
+      return;
+    }
+    for (const item of items) {
+      if (item.type === 'interleaved') {
+        this.#opts.onFrame(item.channel, item.payload);
+      } else if (item.type === 'response') {
+        const cseq = Number(header(item, 'CSeq'));
+        const pending = this.#pending.get(cseq);
+        if (pending === undefined) continue; // an answer to nothing we asked: ignore (some cameras echo)
+        this.#pending.delete(cseq);
+        pending.timer.cancel();
+        pending.resolve(item);
+      }
+      // Server-to-client requests (ANNOUNCE, SET_PARAMETER) are optional (RFC 2326 §10); we ignore them.
+      if (this.#error !== undefined) return;
+    }
+  }
+}

@@ -1,0 +1,192 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Credentials } from '../../protocols/rtsp/auth.js';
+import { H264Depacketizer, type AccessUnit } from '../../protocols/rtsp/h264.js';
+import { header, type ReaderLimits, type RtspResponse } from '../../protocols/rtsp/message.js';
+import { parseRtp } from '../../protocols/rtsp/rtp.js';
+import { h264Track, parseSdp, resolveControl, type H264Track } from '../../protocols/rtsp/sdp.js';
+import type { Clock, Timer } from '../system/clock.js';
+import { ErrorCode, HubError } from '../system/errors.js';
+import type { Logger } from '../system/logger.js';
+import { protocolError, RtspConnection } from './rtsp-connection.js';
+
+/**
+ * One RTSP session (RFC 2326 §A.1): OPTIONS, DESCRIBE (following redirects), SETUP, PLAY, then
+ * keep-alive until closed. Access units come out of `onAccessUnit`; when anything ends the session,
+ * `ended` resolves with the reason. Reconnecting is the caller's job (hub/camera/camera.ts).
+ */
+export interface SessionOptions {
+  /** rtsp://host[:port]/path, credentials NOT in it. */
+  url: string;
+  credentials: Credentials | undefined;
+  transport: 'tcp' | 'udp';
+  clock: Clock;
+  log: Logger;
+  connectTimeoutMs?: number;
+  responseTimeoutMs?: number;
+  limits?: Partial<ReaderLimits>;
+  maxRedirects?: number;
+  onAccessUnit(au: AccessUnit, track: H264Track): void;
+}
+
+export interface RtspSession {
+  readonly track: H264Track;
+  readonly ended: Promise<HubError>;
+  readonly depacketizer: H264Depacketizer;
+  close(reason?: HubError): Promise<void>;
+}
+
+const DEFAULT_PORT = 554; // RFC 2326 §3.2
+
+/** The URL as logs may show it: never user info (credentials never appear in logs). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.href;
+  } catch {
+    return '<unparseable url>';
+  }
+}
+
+export async function openRtspSession(opts: SessionOptions): Promise<RtspSession> {
+  const responseTimeoutMs = opts.responseTimeoutMs ?? 5_000;
+  // User info never goes on the wire or into a log line; it is only a place to carry credentials.
+  const credentials = opts.credentials ?? credentialsFromUrl(opts.url);
+  let url = redactUrl(opts.url);
+  let conn: RtspConnection | undefined;
+  let describe: RtspResponse | undefined;
+  let udp: UdpSocket | undefined;
+  let onFrame: (channel: number, payload: Uint8Array) => void = () => {};
+  try {
+    for (let hop = 0; ; hop++) {
+      const target = new URL(url);
+      if (!/^rtsp:$/i.test(target.protocol)) throw new HubError(ErrorCode.CAMERA_UNSUPPORTED, `camera URL scheme ${target.protocol} (rtsp: only)`);
+      conn = await RtspConnection.open({
+        host: target.hostname.replace(/^\[|\]$/g, ''),
+        port: target.port === '' ? DEFAULT_PORT : Number(target.port),
+        clock: opts.clock,
+        credentials,
+        connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+        responseTimeoutMs,
+        ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+        onFrame: (ch, p) => onFrame(ch, p),
+      });
+      await conn.request('OPTIONS', url);
+      describe = await conn.request('DESCRIBE', url, [['Accept', 'application/sdp']]);
+      const location = header(describe, 'Location');
+      // RFC 2326 §11.3.3–11.3.5: 3xx redirects carry the new URL in Location.
+      if (describe.status >= 300 && describe.status < 400 && location !== undefined) {
+        if (hop >= (opts.maxRedirects ?? 3)) throw new HubError(ErrorCode.CAMERA_REQUEST_FAILED, `more than ${opts.maxRedirects ?? 3} redirects`);
+        opts.log.info({ from: redactUrl(url), to: redactUrl(location) }, 'camera redirected');
+        conn.fail(new HubError(ErrorCode.CAMERA_DISCONNECTED, 'redirected'));
+        url = new URL(location, url).href;
+        continue;
+      }
+      break;
+    }
+    expectOk(describe, 'DESCRIBE');
+    let track: H264Track;
+    let sessionControl: string | undefined;
+    try {
+      const sdp = parseSdp(Buffer.from(describe.body).toString('utf8'));
+      sessionControl = sdp.control;
+      track = h264Track(sdp);
+    } catch (err) {
+      throw protocolError(err, 'session description');
+    }
+    // RFC 2326 §C.1.1: Content-Base, then Content-Location, then the request URL.
+    const base = header(describe, 'Content-Base') ?? header(describe, 'Content-Location') ?? url;
+    const trackUrl = resolveControl(base, track.control);
+    const depacketizer = new H264Depacketizer({ payloadType: track.payloadType, sps: track.sps, pps: track.pps });
+    const active = conn;
+    onFrame = (channel, payload) => {
+      if (channel !== 0) return; // RTCP on channel 1: sender reports are not needed to record
+      let packet;
+      try {
+        packet = parseRtp(payload);
+      } catch (err) {
+        active.fail(protocolError(err, 'RTP'));
+        return;
+      }
+      for (const au of depacketizer.push(packet)) opts.onAccessUnit(au, track);
+    };
+    let transportHeader = 'RTP/AVP/TCP;unicast;interleaved=0-1';
+    if (opts.transport === 'udp') {
+      udp = await bindUdp(active.localAddress);
+      const port = udp.address().port;
+      transportHeader = `RTP/AVP;unicast;client_port=${port}-${port + 1}`;
+      udp.on('message', (msg) => onFrame(0, msg));
+    }
+    const setup = await active.request('SETUP', trackUrl, [['Transport', transportHeader]]);
+    expectOk(setup, 'SETUP');
+    const sessionHeader = header(setup, 'Session');
+    if (sessionHeader === undefined) throw new HubError(ErrorCode.CAMERA_PROTOCOL_ERROR, 'SETUP answer without a Session header');
+    const [sessionId = '', ...params] = sessionHeader.split(';').map((s) => s.trim());
+    // §12.37: timeout in seconds, default 60; keep-alive well within it.
+    const timeoutS = Number(params.find((p) => p.startsWith('timeout='))?.slice(8) ?? '60');
+    const keepAliveMs = Math.max(1_000, Math.min(30_000, (Number.isFinite(timeoutS) && timeoutS > 0 ? timeoutS : 60) * 500));
+    // PLAY addresses the aggregate (session-level control, §C.1.1).
+    const play = await active.request('PLAY', resolveControl(base, sessionControl), [['Session', sessionId], ['Range', 'npt=0.000-']]);
+    expectOk(play, 'PLAY');
+    let keepAlive: Timer | undefined = opts.clock.setInterval(() => {
+      active.request('GET_PARAMETER', url, [['Session', sessionId]]).then(
+        (res) => {
+          if (res.status >= 300) opts.log.warn({ status: res.status }, 'camera keep-alive answered non-2xx');
+        },
+        () => {}, // the connection is failed by then; `ended` carries the reason
+      );
+    }, keepAliveMs);
+    const boundUdp = udp;
+    return {
+      track,
+      depacketizer,
+      ended: active.closed.then((err) => {
+        keepAlive?.cancel();
+        keepAlive = undefined;
+        boundUdp?.close();
+        return err;
+      }),
+      async close(reason) {
+        keepAlive?.cancel();
+        keepAlive = undefined;
+        // TEARDOWN is a courtesy so the camera frees the session; it must not hold up a stop.
+        let cap: Timer | undefined;
+        const capped = new Promise<void>((resolve) => (cap = opts.clock.setTimeout(resolve, 1_000)));
+        await Promise.race([active.request('TEARDOWN', url, [['Session', sessionId]]).catch(() => undefined), active.closed, capped]);
+        cap?.cancel();
+        active.fail(reason ?? new HubError(ErrorCode.CAMERA_DISCONNECTED, 'session closed by the hub'));
+      },
+    };
+  } catch (err) {
+    const failure = protocolError(err, 'camera session');
+    conn?.fail(failure);
+    udp?.close();
+    throw failure;
+  }
+}
+
+function credentialsFromUrl(url: string): Credentials | undefined {
+  try {
+    const u = new URL(url);
+    return u.username === '' ? undefined : { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+  } catch {
+    return undefined;
+  }
+}
+
+function expectOk(res: RtspResponse, method: string): void {
+  if (res.status < 200 || res.status >= 300) throw new HubError(ErrorCode.CAMERA_REQUEST_FAILED, `${method} answered ${res.status} ${res.reason}`);
+}
+
+function bindUdp(localAddress: string): Promise<UdpSocket> {
+  const socket = createSocket(localAddress.includes(':') ? 'udp6' : 'udp4');
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    // Large enough for a burst of a 1080p I-frame between reads.
+    socket.bind(0, localAddress, () => {
+      socket.setRecvBufferSize(4 * 1024 * 1024);
+      resolve(socket);
+    });
+  });
+}

@@ -1,0 +1,262 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Clock, Timer } from '../../hub/system/clock.js';
+import { verifyDigest, type Credentials } from '../../protocols/rtsp/auth.js';
+import { header, RtspReader, serializeInterleaved, serializeResponse, type Header, type RtspRequest } from '../../protocols/rtsp/message.js';
+import { buildH264Sdp } from '../../protocols/rtsp/sdp.js';
+import { loadH264Clip, type H264Clip } from './clip.js';
+import { CLOCK_RATE, framePackets, PAYLOAD_TYPE, type RtpSender } from './packets.js';
+
+/**
+ * A door camera on the LAN, in TypeScript: RTSP/1.0 (RFC 2326) with Digest auth, one H.264 track
+ * played in real time in a loop, RTP over TCP interleaved or UDP. Fault switches reproduce what
+ * real cameras and attackers do; they can be flipped while sessions run.
+ */
+export interface CameraFaults {
+  /** Keep TCP and answer RTSP, but send no RTP: the Wi-Fi deauthentication case. */
+  freeze: boolean;
+  /** Drop every Nth RTP packet (0: none). */
+  dropEvery: number;
+  /** Write binary junk into the RTSP/interleaved stream once, then go on. */
+  garbage: boolean;
+  /** Answer the next request with a header that never ends, one line at a time. */
+  slowLoris: boolean;
+  /** Close the TCP connection halfway through the next GOP. */
+  closeMidGop: boolean;
+  /** Answer every request 401, whatever the credentials. */
+  refuseAuth: boolean;
+}
+
+export interface SimCameraOptions {
+  clock: Clock;
+  clipPath?: string;
+  fps?: number;
+  host?: string;
+  port?: number;
+  path?: string;
+  credentials?: Credentials;
+  realm?: string;
+  mtu?: number;
+  sessionTimeoutS?: number;
+}
+
+interface Session {
+  socket: Socket;
+  id: string;
+  sender: RtpSender;
+  udp: { host: string; port: number } | undefined;
+  channel: number;
+  playing: boolean;
+  framesSent: number;
+  loris: Timer | undefined;
+}
+
+export class SimCamera {
+  readonly faults: CameraFaults = { freeze: false, dropEvery: 0, garbage: false, slowLoris: false, closeMidGop: false, refuseAuth: false };
+  readonly stats = { connections: 0, requests: [] as string[], rtpPackets: 0, droppedPackets: 0 };
+  readonly clip: H264Clip;
+  readonly #opts: Required<Omit<SimCameraOptions, 'credentials' | 'clipPath'>> & { credentials: Credentials | undefined };
+  readonly #sessions = new Set<Session>();
+  readonly #nonce = randomBytes(16).toString('hex');
+  #server: Server | undefined;
+  #udp: UdpSocket | undefined;
+  #ticker: Timer | undefined;
+  #frame = 0;
+  #rtpTime = randomInt(0, 2 ** 32);
+  #packetCount = 0;
+  #port = 0;
+
+  constructor(options: SimCameraOptions) {
+    this.clip = loadH264Clip(options.clipPath, options.fps ?? 30);
+    this.#opts = {
+      clock: options.clock,
+      fps: options.fps ?? 30,
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 0,
+      path: options.path ?? '/stream',
+      credentials: options.credentials,
+      realm: options.realm ?? 'keyhub-sim-camera',
+      mtu: options.mtu ?? 1400,
+      sessionTimeoutS: options.sessionTimeoutS ?? 60,
+    };
+  }
+
+  /** The URL without credentials. */
+  get url(): string {
+    const host = this.#opts.host.includes(':') ? `[${this.#opts.host}]` : this.#opts.host;
+    return `rtsp://${host}:${this.#port}${this.#opts.path}`;
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((socket) => this.#accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#opts.port, this.#opts.host, () => resolve());
+    });
+    this.#server = server;
+    const address = server.address();
+    this.#port = typeof address === 'object' && address !== null ? address.port : 0;
+    this.#udp = createSocket(this.#opts.host.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve) => this.#udp?.bind(0, this.#opts.host, resolve));
+    this.#ticker = this.#opts.clock.setInterval(() => this.#tick(), 1000 / this.#opts.fps);
+  }
+
+  async stop(): Promise<void> {
+    this.#ticker?.cancel();
+    for (const s of this.#sessions) {
+      s.loris?.cancel();
+      s.socket.destroy();
+    }
+    this.#sessions.clear();
+    this.#udp?.close();
+    this.#udp = undefined;
+    const server = this.#server;
+    this.#server = undefined;
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Ends every TCP connection now, as a camera rebooting does. */
+  dropConnections(): void {
+    for (const s of this.#sessions) s.socket.destroy();
+  }
+
+  #accept(socket: Socket): void {
+    this.stats.connections++;
+    socket.setNoDelay(true);
+    const session: Session = { socket, id: randomBytes(8).toString('hex'), sender: { ssrc: randomInt(0, 2 ** 32), sequence: randomInt(0, 65536) }, udp: undefined, channel: 0, playing: false, framesSent: 0, loris: undefined };
+    this.#sessions.add(session);
+    const reader = new RtspReader();
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const item of reader.push(chunk)) if (item.type === 'request') this.#handle(session, item);
+      } catch {
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      session.loris?.cancel();
+      this.#sessions.delete(session);
+    });
+  }
+
+  #reply(session: Session, req: RtspRequest, status: number, reason: string, headers: Header[] = [], body?: string): void {
+    const all: Header[] = [['CSeq', header(req, 'CSeq') ?? '0'], ['Server', 'keyhub-sim-camera'], ...headers];
+    if (session.socket.writable) session.socket.write(serializeResponse(status, reason, all, body === undefined ? undefined : Buffer.from(body)));
+  }
+
+  #authorized(req: RtspRequest): boolean {
+    if (this.faults.refuseAuth) return false;
+    const cred = this.#opts.credentials;
+    if (cred === undefined) return true;
+    const value = header(req, 'Authorization');
+    return value !== undefined && verifyDigest(value, { credentials: cred, realm: this.#opts.realm, nonce: this.#nonce, method: req.method });
+  }
+
+  #handle(session: Session, req: RtspRequest): void {
+    this.stats.requests.push(req.method);
+    if (this.faults.slowLoris) return this.#slowLoris(session, req);
+    if (!this.#authorized(req)) {
+      return this.#reply(session, req, 401, 'Unauthorized', [['WWW-Authenticate', `Digest realm="${this.#opts.realm}", nonce="${this.#nonce}", qop="auth", algorithm=MD5`]]);
+    }
+    const base = this.url;
+    switch (req.method) {
+      case 'OPTIONS':
+        return this.#reply(session, req, 200, 'OK', [['Public', 'OPTIONS, DESCRIBE, SETUP, PLAY, GET_PARAMETER, TEARDOWN']]);
+      case 'DESCRIBE': {
+        const sdp = buildH264Sdp({ sessionName: 'keyhub sim camera', origin: this.#opts.host, payloadType: PAYLOAD_TYPE, sps: this.clip.sps, pps: this.clip.pps, control: 'trackID=0' });
+        return this.#reply(session, req, 200, 'OK', [['Content-Base', `${base}/`], ['Content-Type', 'application/sdp']], sdp);
+      }
+      case 'SETUP':
+        return this.#setup(session, req);
+      case 'PLAY':
+        if (header(req, 'Session')?.split(';')[0] !== session.id) return this.#reply(session, req, 454, 'Session Not Found');
+        session.playing = true;
+        return this.#reply(session, req, 200, 'OK', [['Session', session.id], ['RTP-Info', `url=${base}/trackID=0;seq=${session.sender.sequence & 0xffff};rtptime=${this.#rtpTime >>> 0}`]]);
+      case 'GET_PARAMETER':
+        return this.#reply(session, req, 200, 'OK', [['Session', session.id]]);
+      case 'TEARDOWN':
+        session.playing = false;
+        this.#reply(session, req, 200, 'OK', [['Session', session.id]]);
+        session.socket.end();
+        return;
+      default:
+        return this.#reply(session, req, 405, 'Method Not Allowed', [['Allow', 'OPTIONS, DESCRIBE, SETUP, PLAY, GET_PARAMETER, TEARDOWN']]);
+    }
+  }
+
+  #setup(session: Session, req: RtspRequest): void {
+    const transport = header(req, 'Transport') ?? '';
+    const sessionHeader: Header = ['Session', `${session.id};timeout=${this.#opts.sessionTimeoutS}`];
+    const interleaved = /interleaved=(\d+)(?:-(\d+))?/.exec(transport);
+    if (/RTP\/AVP\/TCP/i.test(transport) && interleaved !== null) {
+      session.channel = Number(interleaved[1]);
+      return this.#reply(session, req, 200, 'OK', [sessionHeader, ['Transport', `RTP/AVP/TCP;unicast;interleaved=${session.channel}-${session.channel + 1};ssrc=${session.sender.ssrc.toString(16).padStart(8, '0')}`]]);
+    }
+    const clientPort = /client_port=(\d+)(?:-(\d+))?/.exec(transport);
+    if (clientPort !== null) {
+      const remote = session.socket.remoteAddress ?? '127.0.0.1';
+      session.udp = { host: remote.replace(/^::ffff:/, ''), port: Number(clientPort[1]) };
+      const local = this.#udp?.address().port ?? 0;
+      return this.#reply(session, req, 200, 'OK', [sessionHeader, ['Transport', `RTP/AVP;unicast;client_port=${clientPort[1]}-${clientPort[2] ?? Number(clientPort[1]) + 1};server_port=${local}-${local + 1}`]]);
+    }
+    this.#reply(session, req, 461, 'Unsupported Transport');
+  }
+
+  #slowLoris(session: Session, req: RtspRequest): void {
+    if (session.loris !== undefined) return;
+    session.socket.write(`RTSP/1.0 200 OK\r\nCSeq: ${header(req, 'CSeq') ?? '0'}\r\n`);
+    let n = 0;
+    session.loris = this.#opts.clock.setInterval(() => {
+      if (!session.socket.writable) return session.loris?.cancel();
+      session.socket.write(`X-Slow-${n++}: ${'z'.repeat(64)}\r\n`);
+    }, 20);
+  }
+
+  #tick(): void {
+    const clip = this.clip;
+    const frame = clip.frames[this.#frame];
+    if (frame === undefined) return;
+    const rtpTime = this.#rtpTime;
+    const midGop = this.#frame % clip.gop === Math.floor(clip.gop / 2);
+    this.#frame = (this.#frame + 1) % clip.frames.length;
+    // The clock rate is 90 kHz for all video (RFC 6184 §8.2.1); timestamps keep rising across loops.
+    this.#rtpTime = (this.#rtpTime + Math.round(CLOCK_RATE / this.#opts.fps)) >>> 0;
+    for (const session of this.#sessions) {
+      if (!session.playing) continue;
+      if (this.faults.garbage) {
+        this.faults.garbage = false;
+        session.socket.write(Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 1) & 0xff));
+      }
+      if (this.faults.freeze) continue;
+      const packets = framePackets(clip, frame, rtpTime, session.sender, this.#opts.mtu);
+      if (this.faults.closeMidGop && midGop) {
+        // Half a picture, then the connection dies: the client holds a torn access unit.
+        this.faults.closeMidGop = false;
+        for (const p of packets.slice(0, Math.max(1, packets.length >> 1))) this.#send(session, p);
+        session.socket.destroy();
+        continue;
+      }
+      // A camera drops frames for a viewer that cannot keep up rather than buffer without end.
+      if (session.socket.writableLength > 8 * 1024 * 1024) continue;
+      for (const p of packets) this.#send(session, p);
+      session.framesSent++;
+    }
+  }
+
+  #send(session: Session, packet: Uint8Array): void {
+    this.#packetCount++;
+    if (this.faults.dropEvery > 0 && this.#packetCount % this.faults.dropEvery === 0) {
+      this.stats.droppedPackets++;
+      return;
+    }
+    this.stats.rtpPackets++;
+    if (session.udp !== undefined) this.#udp?.send(packet, session.udp.port, session.udp.host);
+    else if (session.socket.writable) session.socket.write(serializeInterleaved(session.channel, packet));
+  }
+}

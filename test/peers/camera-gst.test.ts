@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Camera, type CameraEvent } from '../../hub/camera/camera.js';
+import { ClipStore } from '../../hub/camera/clip-store.js';
+import type { Frame } from '../../hub/camera/frame.js';
+import { Recorder } from '../../hub/camera/recorder.js';
+import { openStore, type Store } from '../../hub/store/store.js';
+import { systemClock } from '../../hub/system/clock.js';
+import { ErrorCode } from '../../hub/system/errors.js';
+import { RtspProtocolError } from '../../protocols/rtsp/errors.js';
+import { H264Depacketizer } from '../../protocols/rtsp/h264.js';
+import { RtspReader } from '../../protocols/rtsp/message.js';
+import { parseRtp } from '../../protocols/rtsp/rtp.js';
+import { ffprobe } from '../support/camera-ffprobe.js';
+import { until } from '../support/camera-harness.js';
+import { silentLog } from '../support/silent-log.js';
+import { tempDir } from '../support/temp-dir.js';
+import { recordingProxy, startGstCamera, type GstCamera } from './camera-gst-launcher.js';
+
+const CREDENTIALS = { username: 'installer', password: 'gst-s3cret' };
+let gst: GstCamera;
+let proxy: Awaited<ReturnType<typeof recordingProxy>>;
+let dir: { path: string; cleanup(): void };
+let store: Store;
+
+beforeAll(async () => {
+  gst = await startGstCamera(CREDENTIALS);
+  const port = Number(new URL(gst.url).port);
+  proxy = await recordingProxy({ host: '127.0.0.1', port });
+  dir = tempDir('keyhub-gst-');
+  store = await openStore({ path: join(dir.path, 'keyhub.db'), busyTimeoutMs: 1000, log: silentLog() });
+});
+
+afterAll(async () => {
+  await proxy?.close();
+  await gst?.stop();
+  store?.close();
+  dir?.cleanup();
+});
+
+function camera(url: string, password = CREDENTIALS.password, transport: 'tcp' | 'udp' = 'tcp'): { cam: Camera; frames: Frame[]; events: CameraEvent[] } {
+  const cam = new Camera({ url, credentials: { username: CREDENTIALS.username, password }, transport, clock: systemClock(), log: silentLog(), preRollS: 2 });
+  const frames: Frame[] = [];
+  const events: CameraEvent[] = [];
+  cam.onFrame((f) => frames.push(f));
+  cam.onEvent((e) => events.push(e));
+  return { cam, frames, events };
+}
+
+describe('gst-rtsp-server (a real RTSP camera stack)', () => {
+  it('records a clip with Digest auth that ffprobe reads: h264, every picture, duration within one GOP of arrival time', async () => {
+    const { cam, frames } = camera(gst.url.replace(/:\d+\//, `:${proxy.port}/`));
+    cam.start();
+    try {
+      await until(() => cam.healthy() && cam.preRoll().length >= 45, 'healthy with pre-roll', 20_000);
+      const clips = new ClipStore({ store, dir: join(dir.path, 'clips'), clock: systemClock(), log: silentLog(), quotaBytes: 1e9, visitQuotaBytes: 1e9 });
+      const recorder = new Recorder({ camera: cam, clips, clock: systemClock(), log: silentLog() });
+      const preRoll = cam.preRoll();
+      const recording = await recorder.start('gst-visit');
+      const from = frames.length;
+      await until(() => frames.length >= from + 60, 'two seconds of live video', 20_000);
+      const row = await recording.stop();
+      const probe = await ffprobe(clips.path(row));
+      expect(probe).toMatchObject({ codec: 'h264', width: 640, height: 360, errors: '' });
+      expect(probe.frames).toBeGreaterThanOrEqual(preRoll.length + 60);
+      const recorded = [...preRoll, ...frames.slice(from)].slice(0, probe.frames);
+      const arrivalS = ((recorded.at(-1)?.receivedAt ?? 0) - (recorded[0]?.receivedAt ?? 0)) / 1000;
+      expect(Math.abs(probe.durationS - arrivalS)).toBeLessThan(1); // gst's GOP is 30 frames at 30 fps
+    } finally {
+      await cam.stop();
+    }
+  });
+
+  it('plays over RTP/UDP too', async () => {
+    const { cam, frames } = camera(gst.url, CREDENTIALS.password, 'udp');
+    cam.start();
+    try {
+      await until(() => cam.healthy() && frames.length > 30, 'healthy over UDP', 20_000);
+    } finally {
+      await cam.stop();
+    }
+  });
+
+  it('a wrong password is CAMERA_AUTH_REFUSED and the camera stays unhealthy', async () => {
+    const { cam, events } = camera(gst.url, 'not-the-password');
+    cam.start();
+    try {
+      await until(() => events.some((e) => e.type === 'session-ended'), 'the session attempt to end', 20_000);
+      const first = events.find((e) => e.type === 'session-ended');
+      expect(first?.type === 'session-ended' && first.error.code).toBe(ErrorCode.CAMERA_AUTH_REFUSED);
+      expect(cam.healthy()).toBe(false);
+    } finally {
+      await cam.stop();
+    }
+  });
+
+  it("fuzz: mutated captures of gst's byte stream never crash the reader, RTP parser or depacketizer", () => {
+    const capture = proxy.captured();
+    expect(capture.length).toBeGreaterThan(50_000);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(capture.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 40 }), fc.integer({ min: 200, max: 9000 }), (mutations, chunk) => {
+        const bytes = Uint8Array.from(capture);
+        for (const [at, v] of mutations) bytes[at] = v;
+        const reader = new RtspReader();
+        const depacketizer = new H264Depacketizer({ payloadType: 96 });
+        try {
+          for (let o = 0; o < bytes.length; o += chunk) {
+            for (const item of reader.push(bytes.subarray(o, o + chunk))) {
+              if (item.type !== 'interleaved' || item.channel !== 0) continue;
+              try {
+                depacketizer.push(parseRtp(item.payload));
+              } catch (err) {
+                expect(err).toBeInstanceOf(RtspProtocolError);
+              }
+            }
+          }
+        } catch (err) {
+          expect(err).toBeInstanceOf(RtspProtocolError);
+        }
+        expect(reader.buffered).toBeLessThan(16_384 + 65_536 + 9000);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
