@@ -1,0 +1,255 @@
+import type { Statement } from 'better-sqlite3';
+import { canonicalDecode } from '../../protocols/audit/canonical.js';
+import { chainHash, encodeRecord, GENESIS_HASH, type ChainedRecord } from '../../protocols/audit/chain.js';
+import { signCheckpoint, type Checkpoint } from '../../protocols/audit/checkpoint.js';
+import { checkEvent, isSecurityEvent, type AuditEvent, type AuditEventType } from '../../protocols/audit/events.js';
+import type { Clock } from '../system/clock.js';
+import { ErrorCode, HubError } from '../system/errors.js';
+import type { Logger } from '../system/logger.js';
+import type { HubKey } from './hub-key.js';
+import type { Store } from './store.js';
+
+/** Checkpoint spacing when no configuration says otherwise. */
+export const DEFAULT_CHECKPOINT_EVERY = 100;
+
+/** What other modules get: write an event, on disk before this returns. */
+export interface AuditSink {
+  append(event: AuditEvent): ChainedRecord;
+}
+
+export interface AuditLogOptions {
+  store: Store;
+  clock: Clock;
+  hubId: string;
+  hubKey: HubKey;
+  /** Sign a checkpoint whenever seq crosses a multiple of this. */
+  checkpointEvery: number;
+  log: Logger;
+}
+
+interface Row {
+  seq: number;
+  wall_ms: number;
+  mono_ms: number;
+  type: string;
+  body: Uint8Array;
+  prev_hash: Uint8Array;
+  hash: Uint8Array;
+}
+
+interface CheckpointRow {
+  seq: number;
+  head_hash: Uint8Array;
+  wall_ms: number;
+  signature: Uint8Array;
+}
+
+/**
+ * The hash-chained audit log in SQLite (issue 8, Audit). Appends run in one IMMEDIATE transaction
+ * that reads the head, chains, inserts and (every N entries) signs a checkpoint, so the chain in
+ * the table is always whole. A batch containing a security event commits with synchronous=FULL:
+ * when `append` returns, the record survives a power cut, and only then may the caller report
+ * the action done. A failed write throws AUDIT_WRITE_FAILED; callers must let it surface.
+ */
+export class AuditLog implements AuditSink {
+  readonly hubId: string;
+  readonly #o: AuditLogOptions;
+  readonly #insert: Statement;
+  readonly #insertCheckpoint: Statement;
+  readonly #lastRow: Statement;
+  readonly #readFrom: Statement;
+  readonly #unsent: Statement;
+
+  constructor(options: AuditLogOptions) {
+    if (!Number.isInteger(options.checkpointEvery) || options.checkpointEvery < 1) throw new RangeError('checkpointEvery must be an integer ≥ 1');
+    this.#o = options;
+    this.hubId = options.hubId;
+    const db = options.store.db;
+    this.#insert = db.prepare('INSERT INTO audit_events (seq, wall_ms, mono_ms, type, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.#insertCheckpoint = db.prepare('INSERT OR IGNORE INTO audit_checkpoints (seq, head_hash, wall_ms, signature) VALUES (?, ?, ?, ?)');
+    this.#lastRow = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+    this.#readFrom = db.prepare('SELECT seq, wall_ms, mono_ms, type, body, prev_hash, hash FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?');
+    this.#unsent = db.prepare('SELECT seq, head_hash, wall_ms, signature FROM audit_checkpoints WHERE seq > ? AND sent = 0 ORDER BY seq LIMIT ?');
+  }
+
+  append(event: AuditEvent): ChainedRecord {
+    const [record] = this.appendMany([event]);
+    return record as ChainedRecord;
+  }
+
+  /** Appends in one transaction (FULL if any event is a security event); returns the records. */
+  appendMany(events: readonly AuditEvent[]): ChainedRecord[] {
+    const checked = events.map((e) => {
+      const c = checkEvent(e.type, e.body);
+      if (!c.ok) throw new HubError(ErrorCode.AUDIT_EVENT_INVALID, c.problem);
+      return c.event;
+    });
+    if (checked.length === 0) return [];
+    const durability = checked.some((e) => isSecurityEvent(e.type)) ? 'full' : 'normal';
+    const wallMs = Math.floor(this.#o.clock.now());
+    const monoMs = Math.floor(this.#o.clock.monotonic());
+    try {
+      return this.#o.store.write(durability, () => {
+        let { seq, hash } = this.#head();
+        const startSeq = seq;
+        const out: ChainedRecord[] = [];
+        for (const event of checked) {
+          seq += 1;
+          const record = { seq, wallMs, monoMs, event };
+          const { canonical, body } = encodeRecord(record);
+          const next = chainHash(hash, canonical);
+          this.#insert.run(seq, wallMs, monoMs, event.type, body, hash, next);
+          out.push({ ...record, prevHash: hash, hash: next });
+          hash = next;
+        }
+        const every = this.#o.checkpointEvery;
+        if (Math.floor(seq / every) > Math.floor(startSeq / every)) this.#sign(seq, hash, wallMs);
+        return out;
+      });
+    } catch (err) {
+      if (err instanceof HubError) throw err;
+      throw new HubError(ErrorCode.AUDIT_WRITE_FAILED, `audit write of ${checked.map((e) => e.type).join(', ')} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** The last seq and its hash (after a full prune, the checkpoint at the cut). */
+  head(): { seq: number; hash: Uint8Array } {
+    return this.#head();
+  }
+
+  /** Signs a checkpoint at the current head now (on demand); returns it. */
+  checkpointNow(): Checkpoint {
+    return this.#o.store.write('full', () => {
+      const { seq, hash } = this.#head();
+      return this.#sign(seq, hash, Math.floor(this.#o.clock.now()));
+    });
+  }
+
+  /** Signs a checkpoint at an existing seq (export ends, retention cuts); returns it. */
+  checkpointAt(seq: number): Checkpoint {
+    return this.#o.store.write('full', () => this.#checkpointAtInTx(seq));
+  }
+
+  #checkpointAtInTx(seq: number): Checkpoint {
+    const existing = this.#checkpointRow(seq);
+    if (existing !== undefined) return this.#toCheckpoint(existing);
+    const row = this.#o.store.db.prepare('SELECT hash FROM audit_events WHERE seq = ?').get(seq) as { hash: Uint8Array } | undefined;
+    if (row === undefined) throw new HubError(ErrorCode.AUDIT_RANGE_INVALID, `no audit entry at seq ${seq} to checkpoint`);
+    return this.#sign(seq, row.hash, Math.floor(this.#o.clock.now()));
+  }
+
+  /** Up to `limit` records from `fromSeq` on, in seq order. */
+  read(fromSeq: number, limit: number): ChainedRecord[] {
+    return (this.#readFrom.all(fromSeq, limit) as Row[]).map(toRecord);
+  }
+
+  /** Records in [from, to], streamed (the export of a large log stays flat in memory). */
+  *iterate(from: number, to: number): Generator<ChainedRecord> {
+    const stmt = this.#o.store.db.prepare('SELECT seq, wall_ms, mono_ms, type, body, prev_hash, hash FROM audit_events WHERE seq BETWEEN ? AND ? ORDER BY seq');
+    for (const row of stmt.iterate(from, to) as IterableIterator<Row>) yield toRecord(row);
+  }
+
+  checkpoints(from: number, to: number): Checkpoint[] {
+    const rows = this.#o.store.db
+      .prepare('SELECT seq, head_hash, wall_ms, signature FROM audit_checkpoints WHERE seq BETWEEN ? AND ? ORDER BY seq')
+      .all(from, to) as CheckpointRow[];
+    return rows.map((r) => this.#toCheckpoint(r));
+  }
+
+  /** Checkpoints after `afterSeq` the cloud has not yet acknowledged (the outbox sends them along). */
+  unsentCheckpoints(afterSeq: number, limit: number): Checkpoint[] {
+    return (this.#unsent.all(afterSeq, limit) as CheckpointRow[]).map((r) => this.#toCheckpoint(r));
+  }
+
+  markCheckpointsSent(throughSeq: number): void {
+    this.#o.store.write('normal', (db) => db.prepare('UPDATE audit_checkpoints SET sent = 1 WHERE seq <= ? AND sent = 0').run(throughSeq));
+  }
+
+  /** The lowest seq still stored, or head + 1 when nothing is. */
+  firstSeq(): number {
+    const row = this.#o.store.db.prepare('SELECT min(seq) AS s FROM audit_events').get() as { s: number | null };
+    return row.s ?? this.#head().seq + 1;
+  }
+
+  state(): { ackedThrough: number; prunedThrough: number } {
+    const row = this.#o.store.db.prepare('SELECT acked_through AS a, pruned_through AS p FROM audit_state WHERE id = 1').get() as { a: number; p: number };
+    return { ackedThrough: row.a, prunedThrough: row.p };
+  }
+
+  /** Records the cloud's cumulative ack; an ack beyond the head or backwards is ignored (returns false). */
+  ack(throughSeq: number): boolean {
+    return this.#o.store.write('normal', (db) => {
+      const { ackedThrough } = this.state();
+      if (throughSeq <= ackedThrough || throughSeq > this.#head().seq) return false;
+      db.prepare('UPDATE audit_state SET acked_through = ? WHERE id = 1').run(throughSeq);
+      return true;
+    });
+  }
+
+  /** Entries not yet acknowledged by the cloud. */
+  backlog(): number {
+    return this.#head().seq - this.state().ackedThrough;
+  }
+
+  /**
+   * Retention (issue 8, Audit 4): removes entries acked by the cloud and written before
+   * `beforeWallMs`, after signing a checkpoint at the cut so the remaining chain still verifies
+   * from a signed point. Records the prune itself as an audit event. Returns how many went.
+   */
+  prune(beforeWallMs: number): number {
+    const { ackedThrough, prunedThrough } = this.state();
+    const row = this.#o.store.db
+      .prepare('SELECT max(seq) AS s FROM audit_events WHERE seq <= ? AND wall_ms < ?')
+      .get(ackedThrough, beforeWallMs) as { s: number | null };
+    const cut = row.s;
+    if (cut === null || cut <= prunedThrough) return 0;
+    const count = this.#o.store.write('full', (db) => {
+      this.#checkpointAtInTx(cut);
+      db.prepare('UPDATE audit_state SET pruned_through = ? WHERE id = 1').run(cut);
+      return db.prepare('DELETE FROM audit_events WHERE seq <= ?').run(cut).changes;
+    });
+    this.#o.log.info({ throughSeq: cut, count }, 'audit log pruned');
+    if (count > 0) this.append({ type: 'prune', body: { throughSeq: cut, count } });
+    return count;
+  }
+
+  #head(): { seq: number; hash: Uint8Array } {
+    const row = this.#lastRow.get() as { seq: number; hash: Uint8Array } | undefined;
+    if (row !== undefined) return { seq: row.seq, hash: row.hash };
+    const { prunedThrough } = this.state();
+    if (prunedThrough === 0) return { seq: 0, hash: GENESIS_HASH };
+    const cut = this.#checkpointRow(prunedThrough);
+    if (cut === undefined) throw new HubError(ErrorCode.AUDIT_CHAIN_BROKEN, `audit log pruned through ${prunedThrough} but no checkpoint anchors the cut`);
+    return { seq: cut.seq, hash: cut.head_hash };
+  }
+
+  #checkpointRow(seq: number): CheckpointRow | undefined {
+    return this.#o.store.db.prepare('SELECT seq, head_hash, wall_ms, signature FROM audit_checkpoints WHERE seq = ?').get(seq) as CheckpointRow | undefined;
+  }
+
+  #sign(seq: number, headHash: Uint8Array, wallMs: number): Checkpoint {
+    const cp = signCheckpoint({ hubId: this.hubId, seq, headHash: new Uint8Array(headHash), wallMs }, this.#o.hubKey.privateKey);
+    this.#insertCheckpoint.run(cp.seq, cp.headHash, cp.wallMs, cp.signature);
+    return cp;
+  }
+
+  #toCheckpoint(r: CheckpointRow): Checkpoint {
+    return { hubId: this.hubId, seq: r.seq, headHash: new Uint8Array(r.head_hash), wallMs: r.wall_ms, signature: new Uint8Array(r.signature) };
+  }
+}
+
+function toRecord(row: Row): ChainedRecord {
+  // Bodies were checked against the closed set when written; decoding is strict and canonical.
+  const body = canonicalDecode(row.body) as Record<string, unknown>;
+  return {
+    seq: row.seq,
+    wallMs: row.wall_ms,
+    monoMs: row.mono_ms,
+    event: { type: row.type as AuditEventType, body } as AuditEvent,
+    // better-sqlite3 hands blobs back as Buffers, which are Uint8Arrays: no copy needed.
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+
+/**
+ * The audit log's event types: a closed, versioned set. Version 1 is this file; an event of a type
+ * not listed here, or with a body that does not match its schema exactly (no unknown keys), is not
+ * a v1 event and is refused at append and at verification alike.
+ *
+ * Bodies hold only what canonical CBOR and JSON both carry losslessly (strings, safe integers,
+ * booleans, nested objects), so an exported JSON line re-encodes to the very bytes that were hashed.
+ * Ids and keys are lowercase hex strings; times are integer milliseconds.
+ *
+ * `security` events are written with synchronous=FULL before the action they record is reported
+ * done (issue 8, Audit 1); the others may ride on WAL + synchronous=NORMAL.
+ */
+export const AUDIT_EVENT_VERSION = 1;
+
+const hex = (max: number) => z.string().regex(/^(?:[0-9a-f]{2})+$/, 'lowercase hex').max(max);
+const text = (max = 200) => z.string().max(max);
+const ms = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const transport = z.enum(['ble', 'cloud', 'lan', 'keypad', 'cli']);
+
+export const AUDIT_EVENTS = {
+  /** An access decision: allow, or refuse with the 2xx reason code the courier and owner also see. */
+  decision: {
+    security: true,
+    body: z.strictObject({
+      outcome: z.enum(['allow', 'refuse']),
+      reason: z.int().min(0).max(999),
+      reasonName: text(64).optional(),
+      transport,
+      grantId: hex(64).optional(),
+      subject: text(128).optional(),
+    }),
+  },
+  /** The lock confirmed the bolt's position after a command or on its own (manual, keypad, auto). */
+  bolt: {
+    security: true,
+    body: z.strictObject({
+      state: z.enum(['locked', 'unlocked']),
+      by: z.enum(['grant', 'owner', 'relock-timer', 'auto-lock', 'manual', 'keypad', 'schedule', 'boot-recovery']),
+      grantId: hex(64).optional(),
+      slot: z.int().min(0).max(999).optional(),
+    }),
+  },
+  /** A lock or unlock command without a confirmed outcome (timeout, jam, refusal). */
+  'bolt.failed': {
+    security: true,
+    body: z.strictObject({ wanted: z.enum(['locked', 'unlocked']), code: z.int().min(0).max(999), detail: text().optional() }),
+  },
+  jam: { security: true, body: z.strictObject({ during: z.enum(['lock', 'unlock', 'idle']) }) },
+  door: { security: true, body: z.strictObject({ state: z.enum(['open', 'closed']), visitId: hex(64).optional() }) },
+  'camera.stall': { security: false, body: z.strictObject({ silentMs: ms, visitId: hex(64).optional() }) },
+  clip: {
+    security: false,
+    body: z.strictObject({ clipId: text(64), state: z.enum(['started', 'finished', 'deleted']), visitId: hex(64).optional() }),
+  },
+  'config.change': { security: true, body: z.strictObject({ paths: z.array(text(128)).max(64), by: text(64) }) },
+  /** A keyring, revocation list or root key change (accepted or not: a refusal is also on record). */
+  'key.update': {
+    security: true,
+    body: z.strictObject({
+      what: z.enum(['keyring', 'revocations', 'root', 'hub-key']),
+      version: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
+      accepted: z.boolean(),
+      reason: z.int().min(0).max(999).optional(),
+    }),
+  },
+  pairing: {
+    security: true,
+    body: z.strictObject({ device: text(128), kind: z.enum(['lock', 'owner-device', 'camera']), outcome: z.enum(['paired', 'refused', 'removed']) }),
+  },
+  /** A downlink payload (grant, revocation list, keyring, command, time) and what the hub made of it. */
+  downlink: {
+    security: true,
+    body: z.strictObject({
+      kind: z.enum(['grants', 'revocations', 'keys', 'commands', 'time']),
+      id: text(128).optional(),
+      outcome: z.enum(['accepted', 'duplicate', 'refused']),
+      reason: z.int().min(0).max(999).optional(),
+      detail: text().optional(),
+    }),
+  },
+  boot: { security: false, body: z.strictObject({ version: text(64), uncleanBefore: z.int().min(0).max(1_000_000) }) },
+  shutdown: { security: false, body: z.strictObject({ reason: text() }) },
+  /** The clock floor moved up (a signed time, or a persisted later wall time). */
+  'clock.floor': { security: true, body: z.strictObject({ fromMs: ms, toMs: ms, source: z.enum(['signed-time', 'persisted', 'grant']) }) },
+  /** A retention prune removed acked events up to `throughSeq`; the checkpoint there anchors the rest. */
+  prune: { security: true, body: z.strictObject({ throughSeq: z.int().min(1).max(Number.MAX_SAFE_INTEGER), count: z.int().min(1) }) },
+} as const;
+
+export type AuditEventType = keyof typeof AUDIT_EVENTS;
+export type AuditBody<T extends AuditEventType> = z.infer<(typeof AUDIT_EVENTS)[T]['body']>;
+export const AUDIT_EVENT_TYPES = Object.keys(AUDIT_EVENTS) as AuditEventType[];
+
+/** An event as a module hands it to the log: the log adds seq, times and the chain. */
+export type AuditEvent = { [T in AuditEventType]: { type: T; body: AuditBody<T> } }[AuditEventType];
+
+export function isAuditEventType(type: string): type is AuditEventType {
+  return Object.hasOwn(AUDIT_EVENTS, type);
+}
+
+export function isSecurityEvent(type: AuditEventType): boolean {
+  return AUDIT_EVENTS[type].security;
+}
+
+export type EventCheck = { ok: true; event: AuditEvent } | { ok: false; problem: string };
+
+/** Checks a (type, body) pair against the closed v1 set; returns the parsed event or the problem. */
+export function checkEvent(type: string, body: unknown): EventCheck {
+  if (!isAuditEventType(type)) return { ok: false, problem: `unknown audit event type ${JSON.stringify(type).slice(0, 80)}` };
+  const parsed = AUDIT_EVENTS[type].body.safeParse(body);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    return { ok: false, problem: `${type} body: ${first?.path.join('.') || '(root)'} ${first?.message ?? 'invalid'}` };
+  }
+  return { ok: true, event: { type, body: parsed.data } as AuditEvent };
+}

@@ -1,0 +1,243 @@
+import type { KeyObject } from 'node:crypto';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { toHex } from '../../protocols/audit/chain.js';
+import { ChainVerifier, type ChainBreak } from '../../protocols/audit/verify.js';
+import { fromWireCheckpoint, type WireEvent } from '../../protocols/audit/wire.js';
+import {
+  checkBytesPayload,
+  decodePayload,
+  encodePayload,
+  everyHub,
+  parseTopic,
+  topicFor,
+  TOPICS,
+  type DownlinkKind,
+  type PayloadOf,
+} from '../../protocols/mqtt/contract.js';
+
+export interface SimCloudOptions {
+  url: string;
+  tls: { cert: string; key: string; ca: string };
+  /** 5 against mosquitto; 4 against the embedded aedes. */
+  protocolVersion: 4 | 5;
+  /** The hubs this cloud knows, by id, with the Ed25519 public key each registered at provisioning. */
+  hubs: Map<string, KeyObject>;
+  clientId?: string;
+  /** Keep every received entry (tests read them back); off for the long bench. */
+  keepEvents?: boolean;
+}
+
+export interface HubLedger {
+  /** Entries stored, in seq order, each exactly once. */
+  events: WireEvent[];
+  lastSeq: number;
+  lastHash: string;
+  duplicates: number;
+  /** Entries that arrived ahead of a missing one (dropped; the hub resends from the last ack). */
+  outOfOrder: number;
+  batches: number;
+  checkpoints: number;
+  broken: ChainBreak | undefined;
+  status: PayloadOf<'status'> | undefined;
+  /** Every status seen, in order ('online' births and 'offline' wills or goodbyes). */
+  statusHistory: Array<'online' | 'offline'>;
+  state: PayloadOf<'state'> | undefined;
+  replies: PayloadOf<'replies'>[];
+  refusedPayloads: number;
+}
+
+/**
+ * The simulated cloud (issue 8, sim/cloud): one MQTT client with the cloud's certificate. It
+ * receives `events` batches from every hub, dedupes by (hubId, seq), verifies the hash chain and
+ * the hub's signed checkpoints as entries arrive (the same verifier as `keyhub audit verify`),
+ * acks the highest contiguous seq with its hash, keeps each hub's status, state and replies, and
+ * pushes downlink payloads (with MQTT 5 response topic and correlation data). `goAway()` /
+ * `comeBack()` make it vanish and return, as a cloud outage would.
+ */
+export class SimCloud {
+  readonly #o: SimCloudOptions;
+  readonly #ledgers = new Map<string, HubLedger>();
+  readonly #verifiers = new Map<string, ChainVerifier>();
+  readonly #waiters = new Set<() => void>();
+  #client: MqttClient | undefined;
+  #correlation = 0;
+
+  constructor(options: SimCloudOptions) {
+    this.#o = options;
+  }
+
+  ledger(hubId: string): HubLedger {
+    let l = this.#ledgers.get(hubId);
+    if (l === undefined) {
+      l = { events: [], lastSeq: 0, lastHash: '', duplicates: 0, outOfOrder: 0, batches: 0, checkpoints: 0, broken: undefined, status: undefined, statusHistory: [], state: undefined, replies: [], refusedPayloads: 0 };
+      this.#ledgers.set(hubId, l);
+    }
+    return l;
+  }
+
+  async start(): Promise<void> {
+    await this.comeBack();
+  }
+
+  async stop(): Promise<void> {
+    await this.goAway();
+  }
+
+  /** Disconnects (an outage seen from the hub: its batches pile up in its outbox). */
+  async goAway(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.endAsync(true);
+  }
+
+  async comeBack(): Promise<void> {
+    if (this.#client !== undefined) return;
+    const o = this.#o;
+    const options: IClientOptions = {
+      clientId: o.clientId ?? 'keyhub-cloud',
+      protocolVersion: o.protocolVersion,
+      // A durable subscriber: while the cloud is away (or the broker restarts), the broker queues
+      // what hubs publish (MQTT 5 §3.1.2.11.2 session expiry), as a real cloud's consumer would.
+      clean: false,
+      ...(o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 24 * 3600 } } : {}),
+      reconnectPeriod: 250,
+      connectTimeout: 5000,
+      cert: o.tls.cert,
+      key: o.tls.key,
+      ca: [o.tls.ca],
+      rejectUnauthorized: true,
+      // Passed through to tls.connect → net: small acks must not wait for Nagle (RFC 896).
+      ...({ noDelay: true } as object),
+    };
+    const client = await mqtt.connectAsync(o.url, options);
+    this.#client = client;
+    client.on('message', (topic, payload, packet) => this.#onMessage(topic, new Uint8Array(payload), packet.properties?.correlationData));
+    client.on('connect', () => void this.#subscribe(client));
+    await this.#subscribe(client);
+  }
+
+  /** Publishes a signed downlink payload to one hub; returns the correlation data used. */
+  async push(hubId: string, kind: DownlinkKind, payload: Uint8Array): Promise<Uint8Array> {
+    const client = this.#requireClient();
+    const correlation = new Uint8Array(Buffer.from((++this.#correlation).toString(16).padStart(8, '0'), 'hex'));
+    const properties = this.#o.protocolVersion === 5 ? { properties: { responseTopic: topicFor(hubId, 'replies'), correlationData: Buffer.from(correlation) } } : {};
+    await client.publishAsync(topicFor(hubId, kind), Buffer.from(payload), { qos: TOPICS[kind].qos, retain: false, ...properties });
+    return correlation;
+  }
+
+  /** Resolves once `predicate` holds (checked on every message); rejects after timeoutMs. */
+  async waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (predicate()) return;
+    await new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (!predicate()) return;
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        reject(new Error(`sim cloud: timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.#waiters.add(check);
+    });
+  }
+
+  async #subscribe(client: MqttClient): Promise<void> {
+    await client.subscribeAsync(Object.fromEntries((['events', 'state', 'status', 'replies', 'receipts'] as const).map((t) => [everyHub(t), { qos: 1 as const }])));
+  }
+
+  #requireClient(): MqttClient {
+    if (this.#client === undefined) throw new Error('sim cloud is away');
+    return this.#client;
+  }
+
+  #onMessage(topic: string, payload: Uint8Array, correlation: Buffer | undefined): void {
+    const parsed = parseTopic(topic);
+    if (parsed === undefined) return;
+    const { hubId, name } = parsed;
+    const ledger = this.ledger(hubId);
+    switch (name) {
+      case 'events': {
+        const d = decodePayload('events', payload);
+        if (!d.ok || d.value.hubId !== hubId) ledger.refusedPayloads += 1;
+        else this.#onBatch(hubId, ledger, d.value);
+        break;
+      }
+      case 'status': {
+        const d = decodePayload('status', payload);
+        if (d.ok) {
+          ledger.status = d.value;
+          ledger.statusHistory.push(d.value.status);
+        } else ledger.refusedPayloads += 1;
+        break;
+      }
+      case 'state': {
+        const d = decodePayload('state', payload);
+        if (d.ok) ledger.state = d.value;
+        else ledger.refusedPayloads += 1;
+        break;
+      }
+      case 'replies': {
+        const d = decodePayload('replies', payload);
+        if (d.ok) ledger.replies.push(correlation === undefined ? d.value : { ...d.value, correlation: correlation.toString('hex') });
+        else ledger.refusedPayloads += 1;
+        break;
+      }
+      default:
+        if (TOPICS[name].direction === 'down' && TOPICS[name].payload.encoding === 'bytes') checkBytesPayload(name as DownlinkKind, payload);
+    }
+    for (const w of [...this.#waiters]) w();
+  }
+
+  #onBatch(hubId: string, ledger: HubLedger, batch: PayloadOf<'events'>): void {
+    const key = this.#o.hubs.get(hubId);
+    if (key === undefined) {
+      ledger.refusedPayloads += 1;
+      return;
+    }
+    let verifier = this.#verifiers.get(hubId);
+    if (verifier === undefined) {
+      verifier = new ChainVerifier({ publicKey: key, hubId, recentHashes: 20_000 });
+      this.#verifiers.set(hubId, verifier);
+    }
+    ledger.batches += 1;
+    const checkpoints = [...batch.checkpoints].sort((a, b) => a.seq - b.seq);
+    for (const event of batch.events) {
+      if (event.seq <= ledger.lastSeq) {
+        ledger.duplicates += 1;
+        continue;
+      }
+      if (event.seq !== ledger.lastSeq + 1) {
+        ledger.outOfOrder += 1;
+        continue;
+      }
+      if (ledger.broken !== undefined) break;
+      const broken = verifier.event(event);
+      if (broken !== undefined) {
+        ledger.broken = broken;
+        break;
+      }
+      ledger.lastSeq = event.seq;
+      ledger.lastHash = toHex(verifier.headHash);
+      if (this.#o.keepEvents !== false) ledger.events.push(event);
+      // A checkpoint is checked once the entry it signs has been chained.
+      while (checkpoints[0] !== undefined && checkpoints[0].seq <= ledger.lastSeq) {
+        const cp = checkpoints.shift()!;
+        const b = verifier.checkpoint(fromWireCheckpoint(cp));
+        if (b !== undefined) ledger.broken = b;
+        else ledger.checkpoints += 1;
+      }
+    }
+    for (const cp of checkpoints) {
+      if (ledger.broken !== undefined || cp.seq > ledger.lastSeq) break;
+      const b = verifier.checkpoint(fromWireCheckpoint(cp));
+      if (b !== undefined) ledger.broken = b;
+      else ledger.checkpoints += 1;
+    }
+    if (ledger.broken === undefined && ledger.lastSeq > 0) {
+      const ack = encodePayload('acks', { through: ledger.lastSeq, hash: ledger.lastHash });
+      this.#client?.publish(topicFor(hubId, 'acks'), Buffer.from(ack), { qos: 1 });
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseExport } from '../../protocols/audit/export-file.js';
+import { verifyExport } from '../../protocols/audit/verify.js';
+import { exportAudit } from '../../hub/store/audit-export.js';
+import { auditModule } from '../../hub/store/audit-module.js';
+import { loadOrCreateHubKey } from '../../hub/store/hub-key.js';
+import { storeModule } from '../../hub/store/module.js';
+import { FakeClock } from '../../hub/system/fake-clock.js';
+import { silentLog } from '../support/silent-log.js';
+import { tempDir } from '../support/temp-dir.js';
+
+const DAY = 86_400_000;
+
+describe('audit retention in the daemon', () => {
+  let dir: ReturnType<typeof tempDir>;
+  beforeEach(() => (dir = tempDir('keyhub-retention-')));
+  afterEach(() => dir.cleanup());
+
+  it('prunes acked entries past the retention on its timer, and what remains still verifies', async () => {
+    const clock = new FakeClock();
+    const log = silentLog();
+    const store = storeModule({ stateDir: dir.path, busyTimeoutMs: 5000, clock, log, version: '0.1.0' });
+    const audit = auditModule({ store: () => store.store(), clock, log, version: '0.1.0', checkpointEvery: 1000, retention: { keepMs: 30 * DAY, everyMs: DAY } });
+    await store.start(new AbortController().signal);
+    audit.start(new AbortController().signal);
+    const a = audit.log();
+    for (let i = 0; i < 10; i++) a.append({ type: 'door', body: { state: 'open' } });
+    await clock.advance(31 * DAY);
+    expect(a.firstSeq()).toBe(1); // nothing acked: nothing goes, however old
+    a.ack(8);
+    for (let i = 0; i < 3; i++) a.append({ type: 'door', body: { state: 'closed' } });
+    await clock.advance(DAY);
+    expect(a.firstSeq()).toBe(9);
+    expect(a.state().prunedThrough).toBe(8);
+    const parts: Uint8Array[] = [];
+    exportAudit(a, { format: 'jsonl', nowMs: clock.now() }, (c) => parts.push(c));
+    expect(verifyExport(parseExport(Buffer.concat(parts)), loadOrCreateHubKey(store.store()).publicKey)).toMatchObject({ ok: true, firstSeq: 9 });
+    audit.stop();
+    expect(clock.pending()).toBe(0);
+    store.stop();
+  });
+});
