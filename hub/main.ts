@@ -3,7 +3,10 @@
  * reverse order on SIGTERM/SIGINT within the configured deadline. Nothing else in hub/ imports this
  * file; modules receive the small interfaces they need (Clock, Logger, Store…) from here.
  */
+import { accessModule } from './access/module.js';
+import { accessPolicy } from './access/policy.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
+import { lockDriverFor } from './lock/module.js';
 import { storeModule } from './store/module.js';
 import { hubId } from './store/daemon-runs.js';
 import type { Clock } from './system/clock.js';
@@ -41,8 +44,12 @@ export function composeModules(loaded: LoadedConfig, deps: { clock: Clock; log: 
     log: deps.log.child({ module: 'store' }),
     version: deps.version,
   });
-  const modules: Module[] = [store];
-  return { modules, store };
+  // Offline grants: trust, replay set, challenges; persists the clock floor at a clean stop.
+  const access = accessModule({ store: () => store.store(), clock: deps.clock, log: deps.log.child({ module: 'access' }), policy: accessPolicy(config.access) });
+  // The smart lock (config `lock.driver`: zwave | ble | none); after the store, before anything that unlocks.
+  const lock = lockDriverFor(config.lock, { stateDir: config.stateDir, clock: deps.clock, log: deps.log.child({ module: 'lock' }) });
+  const modules: Module[] = [store, access, ...(lock === undefined ? [] : [lock])];
+  return { modules, store, access, lock };
 }
 
 /** Runs the daemon until a shutdown signal; resolves with the process exit code. */
@@ -68,7 +75,7 @@ export async function runHub(options: HubOptions): Promise<number> {
   log.info({ version, mode: options.mode, config: loaded.path, fileFound: loaded.fileFound, stateDir: config.stateDir }, 'keyhub starting');
   const notifier = await createServiceNotifier({ env: options.env, clock: options.clock, log: log.child({ module: 'sd-notify' }), enabled: config.systemd.notify });
 
-  const { modules, store } = composeModules(loaded, { clock: options.clock, log, version });
+  const { modules, store, access } = composeModules(loaded, { clock: options.clock, log, version });
   const shutdown = new AbortController();
   let stopRequested: (signal: string) => void = () => {};
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
@@ -102,7 +109,7 @@ export async function runHub(options: HubOptions): Promise<number> {
     const id = hubId(store.store());
     notifier.ready(`hub ${id} ready`);
     notifier.startWatchdog();
-    log.info({ hubId: id, modules: started.map((m) => m.name) }, 'keyhub ready');
+    log.info({ hubId: id, modules: started.map((m) => m.name), access: access.service().status() }, 'keyhub ready');
 
     const signal = await stopSignal;
     log.info({ signal }, 'keyhub stopping');

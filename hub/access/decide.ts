@@ -23,8 +23,11 @@ export interface AccessPolicy {
   clockSkewMs: number;
   /** BLE: weakest signal that still counts as "at the door". */
   rssiFloorDbm: number;
-  /** Cloud path: the home and the radius a handheld must be within (accuracy counted against it). */
-  home: { latE7: number; lonE7: number; radiusM: number };
+  /**
+   * Cloud path: the home and the radius a handheld must be within (accuracy counted against it).
+   * Absent until the installer sets where the home is: every cloud-path presentation is then refused.
+   */
+  home?: { latE7: number; lonE7: number; radiusM: number };
 }
 
 export interface DecideContext {
@@ -132,6 +135,9 @@ export function decide(grantBytes: Uint8Array, presentationBytes: Uint8Array, ct
     if (ctx.rssiDbm === undefined || ctx.rssiDbm < ctx.policy.rssiFloorDbm) {
       return refuse(ErrorCode.SIGNAL_TOO_WEAK, `BLE signal ${ctx.rssiDbm ?? 'unknown'} dBm is below ${ctx.policy.rssiFloorDbm} dBm`);
     }
+  } else if (ctx.policy.home === undefined) {
+    // Fail secure: with no home position there is nothing to be near, so "near" is never true.
+    return refuse(ErrorCode.TOO_FAR_FROM_HOME, 'no home position is configured (config access.home): the cloud path is refused');
   } else if (presentation.position === undefined || !withinRadius(ctx.policy.home, presentation.position)) {
     return refuse(ErrorCode.TOO_FAR_FROM_HOME, `handheld is not within ${ctx.policy.home.radiusM} m of the home`);
   }

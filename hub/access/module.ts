@@ -20,14 +20,13 @@ import { LocalTimes } from './local-time.js';
 import { TrustState, type TrustStatus } from './trust.js';
 
 /**
- * Until the config schema carries an `access` section, the daemon runs with this. The home's
- * position is not known here, so its radius is 0: every cloud-path presentation is refused as too
- * far (fail secure) until the installer sets where the home is; BLE at the door works.
+ * The policy when none is handed in; the config schema's `access` defaults match it (policy.ts maps
+ * the config). No home position: every cloud-path presentation is refused (fail secure) until the
+ * installer sets where the home is; BLE at the door works.
  */
 export const DEFAULT_POLICY: AccessPolicy = {
   clockSkewMs: 5 * 60_000,
   rssiFloorDbm: -70,
-  home: { latE7: 0, lonE7: 0, radiusM: 0 },
 };
 
 export interface AccessStatus extends TrustStatus {

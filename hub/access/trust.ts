@@ -7,6 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { publicKeyObject } from '../../protocols/grant/ed25519.js';
 import { Domain, openEnvelope, verifyEnvelope } from '../../protocols/grant/envelope.js';
+import { publicKeyProblem } from '../../protocols/grant/point-check.js';
 import {
   KEYRING_MAX_BYTES,
   REVOCATIONS_MAX_BYTES,
@@ -87,8 +88,13 @@ export class TrustState implements TrustView {
     };
   }
 
-  /** Pins the root (installer: `keyhub trust-root`). Replacing a pinned root drops what it signed. */
+  /**
+   * Pins the root (installer: `keyhub trust-root`). Replacing a pinned root drops what it signed.
+   * A key that is no point, or a point of small order (under which anyone can forge), is refused.
+   */
   pinRoot(publicKey: Uint8Array): void {
+    const problem = publicKeyProblem(publicKey);
+    if (problem !== undefined) throw new HubError(ErrorCode.TRUST_ROOT_REFUSED, `root key refused: ${problem}`);
     const key = publicKeyObject(publicKey);
     this.#store.pinRoot(publicKey);
     this.#root = key;

@@ -1,5 +1,4 @@
 import { EncodedPacket, EncodedVideoPacketSource, Mp4OutputFormat, Output, StreamTarget, type StreamTargetChunk } from 'mediabunny';
-import { toLengthPrefixed } from '../../protocols/rtsp/h264.js';
 import { avcCodecString, avcDecoderConfigurationRecord, parseSps } from '../../protocols/rtsp/h264-sps.js';
 import type { Frame } from './frame.js';
 
@@ -62,7 +61,7 @@ export class Fmp4Muxer {
     const d = duration > 0 && duration < 10 ? duration : this.#lastDuration;
     this.#lastDuration = d;
     this.#t0 ??= frame.time;
-    const packet = new EncodedPacket(toLengthPrefixed(frame.au.nalus), frame.au.key ? 'key' : 'delta', frame.time - this.#t0, d);
+    const packet = new EncodedPacket(frame.au.data, frame.au.key ? 'key' : 'delta', frame.time - this.#t0, d);
     if (this.#first) {
       this.#first = false;
       const { sps, pps } = frame.au;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { authorization, pickChallenge, type Challenge, type Credentials } from '../../protocols/rtsp/auth.js';
 import { RtspProtocolError } from '../../protocols/rtsp/errors.js';
-import { header, headersNamed, RtspReader, serializeRequest, type Header, type ReaderLimits, type RtspResponse } from '../../protocols/rtsp/message.js';
+import { header, headersNamed, RtspReader, serializeRequest, type Header, type ReaderLimits, type ReaderSink, type RtspRequest, type RtspResponse } from '../../protocols/rtsp/message.js';
 import type { Clock } from '../system/clock.js';
 import { ErrorCode, HubError } from '../system/errors.js';
 
@@ -21,7 +21,11 @@ export interface ConnectionOptions {
   responseTimeoutMs: number;
   limits?: Partial<ReaderLimits>;
   userAgent?: string;
-  onFrame(channel: number, payload: Uint8Array): void;
+  /**
+   * One interleaved frame, bytes[start, end): a view into a read buffer the socket reuses, valid
+   * only during the call. Whatever is kept must be copied (the depacketizer copies once).
+   */
+  onFrame(channel: number, bytes: Uint8Array, start: number, end: number): void;
 }
 
 /** Where the socket's reads go; set once the connection object exists. */
@@ -49,6 +53,7 @@ export class RtspConnection {
   readonly #opts: ConnectionOptions;
   readonly #socket: Socket;
   readonly #reader: RtspReader;
+  readonly #sink: ReaderSink;
   readonly #pending = new Map<number, Pending>();
   #cseq = 0;
   #challenge: Challenge | undefined;
@@ -60,6 +65,12 @@ export class RtspConnection {
     this.#opts = opts;
     this.#socket = socket;
     this.#reader = new RtspReader(opts.limits);
+    this.#sink = {
+      interleaved: (channel, bytes, start, end) => {
+        if (this.#error === undefined) opts.onFrame(channel, bytes, start, end);
+      },
+      message: (item) => this.#message(item),
+    };
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     sink.read = (chunk) => this.#data(chunk);
     socket.on('error', (err) => this.fail(new HubError(ErrorCode.CAMERA_DISCONNECTED, `camera connection error: ${err.message}`, { cause: err })));
@@ -68,8 +79,9 @@ export class RtspConnection {
 
   static open(opts: ConnectionOptions): Promise<RtspConnection> {
     return new Promise((resolve, reject) => {
-      // onread with one reused buffer: no Buffer and no stream bookkeeping per TCP read (the
-      // reader copies whatever it keeps). `sink` routes reads to the connection once it exists.
+      // onread with one reused buffer: no Buffer and no stream bookkeeping per TCP read. Nothing
+      // may keep a view of it past the callback: the reader copies an incomplete tail, the
+      // depacketizer copies payloads, each exactly once. `sink` routes reads to the connection once it exists.
       const sink: ReadSink = { read: undefined };
       const buffer = Buffer.allocUnsafe(64 * 1024);
       const socket = connect({
@@ -169,26 +181,21 @@ export class RtspConnection {
 
   #data(chunk: Uint8Array): void {
     if (this.#error !== undefined) return;
-    let items;
     try {
-      items = this.#reader.push(chunk);
+      this.#reader.read(chunk, this.#sink);
     } catch (err) {
       this.fail(protocolError(err, 'camera stream'));
-      return;
     }
-    for (const item of items) {
-      if (item.type === 'interleaved') {
-        this.#opts.onFrame(item.channel, item.payload);
-      } else if (item.type === 'response') {
-        const cseq = Number(header(item, 'CSeq'));
-        const pending = this.#pending.get(cseq);
-        if (pending === undefined) continue; // an answer to nothing we asked: ignore (some cameras echo)
-        this.#pending.delete(cseq);
-        pending.timer.cancel();
-        pending.resolve(item);
-      }
-      // Server-to-client requests (ANNOUNCE, SET_PARAMETER) are optional (RFC 2326 §10); we ignore them.
-      if (this.#error !== undefined) return;
-    }
+  }
+
+  #message(item: RtspResponse | RtspRequest): void {
+    if (this.#error !== undefined || item.type !== 'response') return;
+    // Server-to-client requests (ANNOUNCE, SET_PARAMETER) are optional (RFC 2326 §10); we ignore them.
+    const cseq = Number(header(item, 'CSeq'));
+    const pending = this.#pending.get(cseq);
+    if (pending === undefined) return; // an answer to nothing we asked: ignore (some cameras echo)
+    this.#pending.delete(cseq);
+    pending.timer.cancel();
+    pending.resolve(item);
   }
 }

@@ -2,7 +2,6 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { Credentials } from '../../protocols/rtsp/auth.js';
 import { H264Depacketizer, type AccessUnit } from '../../protocols/rtsp/h264.js';
 import { header, type ReaderLimits, type RtspResponse } from '../../protocols/rtsp/message.js';
-import { parseRtp } from '../../protocols/rtsp/rtp.js';
 import { h264Track, parseSdp, resolveControl, type H264Track } from '../../protocols/rtsp/sdp.js';
 import type { Clock, Timer } from '../system/clock.js';
 import { ErrorCode, HubError } from '../system/errors.js';
@@ -57,7 +56,7 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
   let conn: RtspConnection | undefined;
   let describe: RtspResponse | undefined;
   let udp: UdpSocket | undefined;
-  let onFrame: (channel: number, payload: Uint8Array) => void = () => {};
+  let onFrame: (channel: number, bytes: Uint8Array, start: number, end: number) => void = () => {};
   try {
     for (let hop = 0; ; hop++) {
       const target = new URL(url);
@@ -70,7 +69,7 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
         connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
         responseTimeoutMs,
         ...(opts.limits === undefined ? {} : { limits: opts.limits }),
-        onFrame: (ch, p) => onFrame(ch, p),
+        onFrame: (ch, bytes, start, end) => onFrame(ch, bytes, start, end),
       });
       await conn.request('OPTIONS', url);
       describe = await conn.request('DESCRIBE', url, [['Accept', 'application/sdp']]);
@@ -100,23 +99,23 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
     const trackUrl = resolveControl(base, track.control);
     const depacketizer = new H264Depacketizer({ payloadType: track.payloadType, sps: track.sps, pps: track.pps });
     const active = conn;
-    onFrame = (channel, payload) => {
+    const emit = (au: AccessUnit): void => opts.onAccessUnit(au, track);
+    onFrame = (channel, bytes, start, end) => {
       if (channel !== 0) return; // RTCP on channel 1: sender reports are not needed to record
-      let packet;
       try {
-        packet = parseRtp(payload);
+        depacketizer.pushBytes(bytes, start, end, emit);
       } catch (err) {
+        // Only the RTP header parse throws (the depacketizer drops bad payloads itself); a
+        // listener's throw lands here too and ends the session rather than vanish.
         active.fail(protocolError(err, 'RTP'));
-        return;
       }
-      for (const au of depacketizer.push(packet)) opts.onAccessUnit(au, track);
     };
     let transportHeader = 'RTP/AVP/TCP;unicast;interleaved=0-1';
     if (opts.transport === 'udp') {
       udp = await bindUdp(active.localAddress);
       const port = udp.address().port;
       transportHeader = `RTP/AVP;unicast;client_port=${port}-${port + 1}`;
-      udp.on('message', (msg) => onFrame(0, msg));
+      udp.on('message', (msg) => onFrame(0, msg, 0, msg.length));
     }
     const setup = await active.request('SETUP', trackUrl, [['Transport', transportHeader]]);
     expectOk(setup, 'SETUP');

@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { NETWORK_KEY_HEX, networkKeyProblems } from '../lock/zwave/security-keys.js';
 import type { LogFormat, LogLevel } from '../system/logger.js';
 
 /**
@@ -21,6 +22,77 @@ export const CONFIG_VERSION = 1;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['json', 'pretty'] as const;
+export const LOCK_DRIVERS = ['zwave', 'ble', 'none'] as const;
+
+/** A 16-byte network key as 32 hex digits (Z-Wave S2, one key per security class). */
+const networkKey = z.string().regex(NETWORK_KEY_HEX, { message: 'expected 32 hex digits (a 16-byte key)' }).optional();
+
+/** The smart lock (DESIGN.md, "Lock drivers"): which driver, and how it reaches the lock. */
+const lockSchema = z
+  .strictObject({
+    /** `none` until a lock is installed; the daemon then runs without one. */
+    driver: z.enum(LOCK_DRIVERS).default('none'),
+    /** A lock()/unlock() with no confirmed bolt position within this fails with LOCK_TIMEOUT. */
+    commandTimeoutMs: z.int().min(1000).max(120_000).default(15_000),
+    /** A bolt or door reading older than this reads `unknown` (fail secure). */
+    stateMaxAgeS: z.int().min(10).max(86_400).default(3600),
+    zwave: z
+      .strictObject({
+        /** The stick: `/dev/serial/by-id/…`, `/dev/ttyUSB0`, or `tcp://host:port` (ser2net). */
+        port: z.string().min(1).optional(),
+        /** The lock's node id; by default the first node with Door Lock CC. */
+        nodeId: z.int().min(2).max(232).optional(),
+        keys: z
+          .strictObject({
+            s2AccessControl: networkKey,
+            s2Authenticated: networkKey,
+            s2Unauthenticated: networkKey,
+            s0Legacy: networkKey,
+          })
+          .superRefine((keys, ctx) => {
+            for (const message of networkKeyProblems(keys).filter((p) => !p.includes('expected 32 hex'))) ctx.addIssue({ code: 'custom', message });
+          })
+          .readonly()
+          .prefault({}),
+      })
+      .readonly()
+      .prefault({}),
+  })
+  .superRefine((lock, ctx) => {
+    if (lock.driver !== 'zwave') return;
+    if (lock.zwave.port === undefined) ctx.addIssue({ code: 'custom', path: ['zwave', 'port'], message: 'required when lock.driver is "zwave"' });
+    // A lock is included with S2 Access Control; without that key it could only run in plaintext.
+    if (lock.zwave.keys.s2AccessControl === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['zwave', 'keys', 's2AccessControl'], message: 'required when lock.driver is "zwave"' });
+    }
+  })
+  .readonly()
+  .prefault({});
+
+/**
+ * Offline grants (DESIGN.md, "Trust and tokens"; hub/access/policy.ts maps this onto decide()'s
+ * policy). `home` has no default: until the installer sets where the home is, every cloud-path
+ * unlock is refused (fail secure); BLE at the door works without it.
+ */
+const accessSchema = z
+  .strictObject({
+    /** How far the wall clock may be behind the clock floor and still be trusted. */
+    clockSkewS: z.int().min(0).max(3600).default(300),
+    /** BLE: the weakest signal that still counts as "at the door" (HCI reports RSSI from -127 dBm). */
+    rssiFloorDbm: z.int().min(-127).max(0).default(-70),
+    /** Cloud path: how close to `home` a handheld must be, its reported accuracy counted against it. */
+    cloudRadiusM: z.int().min(10).max(1000).default(50),
+    /** WGS 84 position of the front door in 1e-7 degrees (as the presentation carries it). */
+    home: z
+      .strictObject({
+        latE7: z.int().min(-900_000_000).max(900_000_000),
+        lonE7: z.int().min(-1_800_000_000).max(1_800_000_000),
+      })
+      .readonly()
+      .optional(),
+  })
+  .readonly()
+  .prefault({});
 
 export const configSchema = z
   .strictObject({
@@ -46,6 +118,8 @@ export const configSchema = z
       })
       .readonly()
       .prefault({}),
+    lock: lockSchema,
+    access: accessSchema,
   })
   .readonly();
 

@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { canonicalDecode } from '../../protocols/audit/canonical.js';
-import { chainHash, encodeRecord, GENESIS_HASH, type ChainedRecord } from '../../protocols/audit/chain.js';
+import { ChainEncoder, GENESIS_HASH, type ChainedRecord } from '../../protocols/audit/chain.js';
 import { signCheckpoint, type Checkpoint } from '../../protocols/audit/checkpoint.js';
 import { checkEvent, isSecurityEvent, type AuditEvent, type AuditEventType } from '../../protocols/audit/events.js';
 import type { Clock } from '../system/clock.js';
@@ -11,6 +11,10 @@ import type { Store } from './store.js';
 
 /** Checkpoint spacing when no configuration says otherwise. */
 export const DEFAULT_CHECKPOINT_EVERY = 100;
+
+/** Rows per multi-row INSERT in a batch (7 parameters each, far below SQLite's 32766). */
+const CHUNK_ROWS = 25;
+const ROW = '(?, ?, ?, ?, ?, ?, ?)';
 
 /** What other modules get: write an event, on disk before this returns. */
 export interface AuditSink {
@@ -55,17 +59,23 @@ export class AuditLog implements AuditSink {
   readonly hubId: string;
   readonly #o: AuditLogOptions;
   readonly #insert: Statement;
+  /** CHUNK_ROWS rows in one statement: one bind-and-step per chunk instead of per row. */
+  readonly #insertChunk: Statement;
+  readonly #chunkParams: unknown[] = new Array<unknown>(CHUNK_ROWS * 7);
   readonly #insertCheckpoint: Statement;
   readonly #lastRow: Statement;
   readonly #readFrom: Statement;
   readonly #unsent: Statement;
+  /** One reusable encode-and-hash buffer (appends run one at a time on this connection). */
+  readonly #encoder = new ChainEncoder();
 
   constructor(options: AuditLogOptions) {
     if (!Number.isInteger(options.checkpointEvery) || options.checkpointEvery < 1) throw new RangeError('checkpointEvery must be an integer ≥ 1');
     this.#o = options;
     this.hubId = options.hubId;
     const db = options.store.db;
-    this.#insert = db.prepare('INSERT INTO audit_events (seq, wall_ms, mono_ms, type, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.#insert = db.prepare(`INSERT INTO audit_events (seq, wall_ms, mono_ms, type, body, prev_hash, hash) VALUES ${ROW}`);
+    this.#insertChunk = db.prepare(`INSERT INTO audit_events (seq, wall_ms, mono_ms, type, body, prev_hash, hash) VALUES ${Array(CHUNK_ROWS).fill(ROW).join(', ')}`);
     this.#insertCheckpoint = db.prepare('INSERT OR IGNORE INTO audit_checkpoints (seq, head_hash, wall_ms, signature) VALUES (?, ?, ?, ?)');
     this.#lastRow = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
     this.#readFrom = db.prepare('SELECT seq, wall_ms, mono_ms, type, body, prev_hash, hash FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?');
@@ -93,14 +103,41 @@ export class AuditLog implements AuditSink {
         let { seq, hash } = this.#head();
         const startSeq = seq;
         const out: ChainedRecord[] = [];
-        for (const event of checked) {
-          seq += 1;
-          const record = { seq, wallMs, monoMs, event };
-          const { canonical, body } = encodeRecord(record);
-          const next = chainHash(hash, canonical);
-          this.#insert.run(seq, wallMs, monoMs, event.type, body, hash, next);
-          out.push({ ...record, prevHash: hash, hash: next });
-          hash = next;
+        const params = this.#chunkParams;
+        const encoder = this.#encoder;
+        const whole = checked.length - (checked.length % CHUNK_ROWS);
+        try {
+          for (let i = 0; i < checked.length; i++) {
+            const event = checked[i] as AuditEvent;
+            seq += 1;
+            const record: ChainedRecord = { seq, wallMs, monoMs, event, prevHash: hash, hash };
+            // body is a view into the encoder's buffer, valid until release(); better-sqlite3
+            // copies it when binding.
+            const { hash: next, body } = encoder.chain(hash, record);
+            if (i < whole) {
+              const o = (i % CHUNK_ROWS) * 7;
+              params[o] = seq;
+              params[o + 1] = wallMs;
+              params[o + 2] = monoMs;
+              params[o + 3] = event.type;
+              params[o + 4] = body;
+              params[o + 5] = hash;
+              params[o + 6] = next;
+              if (i % CHUNK_ROWS === CHUNK_ROWS - 1) {
+                this.#insertChunk.run(params);
+                encoder.release();
+              }
+            } else {
+              this.#insert.run(seq, wallMs, monoMs, event.type, body, hash, next);
+              encoder.release();
+            }
+            record.hash = next;
+            out.push(record);
+            hash = next;
+          }
+        } finally {
+          params.fill(undefined);
+          encoder.release();
         }
         const every = this.#o.checkpointEvery;
         if (Math.floor(seq / every) > Math.floor(startSeq / every)) this.#sign(seq, hash, wallMs);

@@ -45,6 +45,8 @@ export enum ErrorCode {
   KEYRING_ROLLBACK = 227,
   REVOCATIONS_ROLLBACK = 228,
   TRUST_ROOT_MISSING = 229,
+  /** `keyhub trust-root`: a malformed or weak (small-order) key, or a different root pinned without --replace. */
+  TRUST_ROOT_REFUSED = 230,
 
   // 3xx lock
   // 300–339: the Lock interface and the Z-Wave driver (hub/lock, hub/lock/zwave)

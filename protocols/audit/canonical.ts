@@ -81,7 +81,11 @@ const TEXT = 3;
 const ARRAY = 4;
 const MAP = 5;
 
-class Writer {
+/**
+ * The fast path's writer. Exported so that a caller encoding many records (the audit log's append)
+ * can keep one and `reset` it between records: no buffer per record, no copy of the result.
+ */
+export class Writer {
   #buf = Buffer.allocUnsafe(256);
   #pos = 0;
   #depth = 0;
@@ -95,6 +99,43 @@ class Writer {
 
   finish(): Uint8Array {
     return new Uint8Array(this.#buf.subarray(0, this.#pos));
+  }
+
+  /** Starts over at position 0, keeping the buffer. */
+  reset(): void {
+    this.rewind(0);
+  }
+
+  /** Drops what was written after `position` (a record the fast path could not take). */
+  rewind(position: number): void {
+    this.#pos = position;
+    this.#depth = 0;
+    this.span = undefined;
+  }
+
+  get position(): number {
+    return this.#pos;
+  }
+
+  /** A view of bytes written so far, valid until the next write or reset (no copy). */
+  view(start = 0, end = this.#pos): Buffer {
+    return this.#buf.subarray(start, end);
+  }
+
+  /** Copies bytes in as they are (a prefix that is not CBOR, e.g. a hash input's domain). */
+  raw(bytes: Uint8Array): void {
+    this.#room(bytes.length);
+    this.#buf.set(bytes, this.#pos);
+    this.#pos += bytes.length;
+  }
+
+  /** The head of a map of n pairs (RFC 8949 §3.1, major type 5); the caller writes sorted keys. */
+  mapHeader(n: number): void {
+    this.#head(MAP, n);
+  }
+
+  text(s: string): void {
+    this.#text(s);
   }
 
   /** Writes one JSON-shaped value; false if it is outside the fast path. */
@@ -197,6 +238,7 @@ class Writer {
 
   #room(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
+    // The old buffer is left as it is, never written again: views handed out of it stay valid.
     const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
     this.#buf.copy(bigger, 0, 0, this.#pos);
     this.#buf = bigger;

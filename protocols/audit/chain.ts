@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
-import { canonicalEncodeWithPart } from './canonical.js';
-import { AUDIT_EVENT_VERSION, type AuditEvent } from './events.js';
+import { canonicalEncodeWithPart, Writer } from './canonical.js';
+import { AUDIT_EVENT_VERSION, AUDIT_EVENTS, type AuditEvent } from './events.js';
 
 /**
  * The hash chain (DESIGN.md, Audit): entry n's hash is
@@ -51,6 +51,103 @@ export function chainHash(prevHash: Uint8Array, canonical: Uint8Array): Uint8Arr
   input.set(prevHash, CHAIN_DOMAIN.length);
   input.set(canonical, CHAIN_DOMAIN.length + HASH_BYTES);
   return new Uint8Array(hash('sha256', input, 'buffer'));
+}
+
+/**
+ * Each v1 event type's body keys in canonical order (RFC 8949 §4.2.1: shorter first, then
+ * bytewise; all ASCII), so the append path writes a body without listing and sorting its keys.
+ */
+const SORTED_BODY_KEYS: ReadonlyMap<string, readonly string[]> = new Map(
+  Object.entries(AUDIT_EVENTS).map(([type, spec]) => [
+    type,
+    Object.freeze(Object.keys(spec.body.shape).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))),
+  ]),
+);
+
+/**
+ * Encodes and hashes records one after another with one reusable buffer laid out as the hash
+ * input itself (DOMAIN || prevHash || canonical record), so a record costs one SHA-256 over one
+ * contiguous view: no per-record buffer, no intermediate record object, no copies. The record's
+ * map is written with its keys already in canonical order (RFC 8949 §4.2.1: shorter first, then
+ * bytewise: v, seq, body, type, monoMs, wallMs), the same bytes `encodeRecord` produces
+ * (test/unit/audit-canonical.test.ts holds the two equal). One instance per writer; not shared.
+ */
+export class ChainEncoder {
+  readonly #w = new Writer();
+  /**
+   * Hashes are handed out as 32-byte views of a shared slab: a Buffer per digest costs more than
+   * the SHA-256 of a record itself (its own backing store), a digest as a latin1 string copied in
+   * does not. A full slab is left to its views and a new one started.
+   */
+  #slab = Buffer.allocUnsafeSlow(HASH_BYTES * 128);
+  #slabUsed = 0;
+
+  /**
+   * The record's hash chained on prevHash, and its body's canonical bytes: a view that stays valid
+   * until `release()` (records are written one after another, so a caller can bind several bodies
+   * in one multi-row INSERT). Call `release()` once the bodies are bound or copied.
+   */
+  chain(prevHash: Uint8Array, record: AuditRecord): { hash: Uint8Array; body: Uint8Array } {
+    if (prevHash.length !== HASH_BYTES) throw new RangeError(`prev hash must be ${HASH_BYTES} bytes, got ${prevHash.length}`);
+    const w = this.#w;
+    const start = w.position;
+    w.raw(CHAIN_DOMAIN);
+    w.raw(prevHash);
+    w.mapHeader(6);
+    w.text('v');
+    w.value(AUDIT_EVENT_VERSION);
+    w.text('seq');
+    let ok = w.value(record.seq);
+    w.text('body');
+    const bodyStart = w.position;
+    ok = writeBody(w, record.event.type, record.event.body) && ok;
+    const bodyEnd = w.position;
+    w.text('type');
+    w.text(record.event.type);
+    w.text('monoMs');
+    ok = w.value(record.monoMs) && ok;
+    w.text('wallMs');
+    ok = w.value(record.wallMs) && ok;
+    if (!ok) {
+      w.rewind(start);
+      // Outside the fast path's JSON shape: the general encoder decides (and refuses what it must).
+      const { canonical, body } = encodeRecord(record);
+      return { hash: chainHash(prevHash, canonical), body };
+    }
+    if (this.#slabUsed === this.#slab.length) {
+      this.#slab = Buffer.allocUnsafeSlow(this.#slab.length);
+      this.#slabUsed = 0;
+    }
+    const at = this.#slabUsed;
+    // 'binary' (latin1) maps each digest byte to one char code 0–255 and back: lossless.
+    this.#slab.write(hash('sha256', w.view(start), 'binary'), at, HASH_BYTES, 'binary');
+    this.#slabUsed = at + HASH_BYTES;
+    return { hash: this.#slab.subarray(at, at + HASH_BYTES), body: w.view(bodyStart, bodyEnd) };
+  }
+
+  /** The bodies handed out so far are no longer needed: reuse the buffer from its start. */
+  release(): void {
+    this.#w.reset();
+  }
+}
+
+/** A body in canonical form: by its type's known key order when it has only those keys. */
+function writeBody(w: Writer, type: string, body: unknown): boolean {
+  const keys = SORTED_BODY_KEYS.get(type);
+  if (keys === undefined || typeof body !== 'object' || body === null || Object.getPrototypeOf(body) !== Object.prototype) return w.value(body);
+  const obj = body as Record<string, unknown>;
+  let present = 0;
+  for (const k of keys) if (Object.hasOwn(obj, k) && obj[k] !== undefined) present += 1;
+  // Any other key (or one set to undefined) and the general path decides.
+  if (present !== Object.keys(obj).length) return w.value(body);
+  w.mapHeader(present);
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    w.text(k);
+    if (!w.value(v)) return false;
+  }
+  return true;
 }
 
 export function chainRecord(prevHash: Uint8Array, record: AuditRecord): ChainedRecord {

@@ -1,5 +1,5 @@
 import { RtspProtocolError } from './errors.js';
-import { sequenceDelta, TimestampUnwrapper, type RtpPacket } from './rtp.js';
+import { emptyRtpHeader, readRtpHeader, sequenceDelta, TimestampUnwrapper, type RtpPacket } from './rtp.js';
 
 /**
  * H.264 over RTP (RFC 6184), non-interleaved mode: single NAL unit packets (§5.6), STAP-A (§5.7.1)
@@ -17,8 +17,13 @@ export function isVcl(type: number): boolean {
 }
 
 export interface AccessUnit {
-  /** NAL units without start codes or length prefixes, in decode order. */
+  /** NAL units without start codes or length prefixes, in decode order (views into `data`). */
   readonly nalus: readonly Uint8Array[];
+  /**
+   * The same NAL units as one ISO/IEC 14496-15 sample, each prefixed with its 4-byte length: what
+   * an MP4 muxer stores, assembled once as the packets arrive.
+   */
+  readonly data: Uint8Array;
   /** RTP timestamp extended past 32-bit wraps, in clock-rate units. */
   readonly rtpTime: number;
   /** Contains an IDR slice: a decoder (and a clip, and a live viewer) can start here. */
@@ -26,6 +31,7 @@ export interface AccessUnit {
   /** The parameter sets in force for this unit (from the SDP or in-band). */
   readonly sps: Uint8Array;
   readonly pps: Uint8Array;
+  /** NAL unit bytes, length prefixes not counted. */
   readonly bytes: number;
 }
 
@@ -45,23 +51,35 @@ export interface DepacketizerStats {
   ignoredPackets: number;
 }
 
+/**
+ * Access units are assembled in one working buffer, NAL units written length-prefixed as their
+ * packets arrive (FU-A fragments appended in place, the length patched at the end fragment), so
+ * each payload byte is copied once on the way in and once more into the unit's own `data` when
+ * the picture completes. Nothing the caller passed in is kept past the call.
+ */
 export class H264Depacketizer {
   readonly stats: DepacketizerStats = { packets: 0, lostPackets: 0, droppedAccessUnits: 0, ignoredPackets: 0 };
   readonly #payloadType: number;
   readonly #maxBytes: number;
   readonly #maxNalus: number;
   readonly #unwrap = new TimestampUnwrapper();
+  readonly #header = emptyRtpHeader();
   #sps: Uint8Array | undefined;
   #pps: Uint8Array | undefined;
   #expectedSeq: number | undefined;
   /** After a gap (or at the start) nothing is emitted until an IDR: P-frames without their reference decode to garbage. */
   #waitingForKey = true;
-  #nalus: Uint8Array[] = [];
+  /** The access unit so far: [4-byte length][NAL] repeated, `#len` bytes used. */
+  #buf = new Uint8Array(64 * 1024);
+  #len = 0;
+  /** Where each NAL unit's length prefix starts in `#buf`. */
+  #starts: number[] = [];
   #bytes = 0;
   #ts: number | undefined;
-  #fu: Uint8Array[] | undefined;
-  #fuBytes = 0;
+  /** Offset of the length prefix of the FU-A unit being reassembled, or -1. */
+  #fu = -1;
   #broken = false;
+  #out: AccessUnit[] | ((au: AccessUnit) => void) = [];
 
   constructor(options: DepacketizerOptions) {
     this.#payloadType = options.payloadType;
@@ -73,18 +91,36 @@ export class H264Depacketizer {
 
   /** Feed one RTP packet; returns the access units it completed (zero, one, or two on a missed marker). */
   push(packet: RtpPacket): AccessUnit[] {
-    this.stats.packets++;
-    if (packet.payloadType !== this.#payloadType) {
-      this.stats.ignoredPackets++;
-      return [];
-    }
     const out: AccessUnit[] = [];
+    this.#out = out;
+    this.#packet(packet.marker, packet.payloadType, packet.sequence, packet.timestamp, packet.payload, 0, packet.payload.length);
+    return out;
+  }
+
+  /**
+   * The hot path: one RTP packet in bytes[start, end), read only during the call (it may be a view
+   * into a socket's reused read buffer). Completed access units go to `emit`, which owns them.
+   * Throws RtspProtocolError on a malformed RTP header (RFC 3550 §5.1).
+   */
+  pushBytes(bytes: Uint8Array, start: number, end: number, emit: (au: AccessUnit) => void): void {
+    const h = this.#header;
+    readRtpHeader(bytes, start, end, h);
+    this.#out = emit;
+    this.#packet(h.marker, h.payloadType, h.sequence, h.timestamp, bytes, h.payloadStart, h.payloadEnd);
+  }
+
+  #packet(marker: boolean, payloadType: number, sequence: number, timestamp: number, bytes: Uint8Array, start: number, end: number): void {
+    this.stats.packets++;
+    if (payloadType !== this.#payloadType) {
+      this.stats.ignoredPackets++;
+      return;
+    }
     if (this.#expectedSeq !== undefined) {
-      const delta = sequenceDelta(this.#expectedSeq, packet.sequence);
+      const delta = sequenceDelta(this.#expectedSeq, sequence);
       if (delta < 0) {
         // Late or duplicate (RFC 3550 §A.1): over TCP this does not happen; over UDP we drop it.
         this.stats.ignoredPackets++;
-        return [];
+        return;
       }
       if (delta > 0) {
         this.stats.lostPackets += delta;
@@ -92,133 +128,195 @@ export class H264Depacketizer {
         this.#waitingForKey = true;
       }
     }
-    this.#expectedSeq = (packet.sequence + 1) & 0xffff;
-    const ts = this.#unwrap.unwrap(packet.timestamp);
-    if (this.#ts !== undefined && ts !== this.#ts && (this.#nalus.length > 0 || this.#broken)) {
+    this.#expectedSeq = (sequence + 1) & 0xffff;
+    const ts = this.#unwrap.unwrap(timestamp);
+    if (this.#ts !== undefined && ts !== this.#ts && (this.#starts.length > 0 || this.#broken)) {
       // A new timestamp means a new picture (RFC 6184 §5.1) even if the marker bit was lost.
-      this.#flush(out);
+      this.#flush();
     }
     this.#ts = ts;
-    this.#payload(packet.payload);
-    if (packet.marker) this.#flush(out);
-    return out;
+    this.#payload(bytes, start, end);
+    if (marker) this.#flush();
   }
 
-  #payload(payload: Uint8Array): void {
-    if (payload.length === 0) return;
-    const type = nalType(payload);
-    if ((payload[0] as number) & 0x80) {
+  #payload(bytes: Uint8Array, start: number, end: number): void {
+    if (end <= start) return;
+    const b0 = bytes[start] as number;
+    const type = b0 & 0x1f;
+    if (b0 & 0x80) {
       // forbidden_zero_bit set (RFC 6184 §5.3): the unit is corrupt.
       this.#broken = true;
       return;
     }
     if (type >= 1 && type <= 23) {
-      this.#fu = undefined;
-      this.#add(payload);
+      this.#abandonFragment();
+      this.#add(bytes, start, end);
     } else if (type === NalType.STAP_A) {
-      this.#fu = undefined;
-      let o = 1;
-      while (o + 2 <= payload.length) {
-        const size = ((payload[o] as number) << 8) | (payload[o + 1] as number);
+      this.#abandonFragment();
+      let o = start + 1;
+      while (o + 2 <= end) {
+        const size = ((bytes[o] as number) << 8) | (bytes[o + 1] as number);
         o += 2;
-        if (size === 0 || o + size > payload.length) {
+        if (size === 0 || o + size > end) {
           this.#broken = true;
           return;
         }
-        this.#add(payload.subarray(o, o + size));
+        this.#add(bytes, o, o + size);
         o += size;
       }
     } else if (type === NalType.FU_A) {
-      this.#fragment(payload);
+      this.#fragment(bytes, start, end);
     } else {
       // STAP-B, MTAP, FU-B belong to interleaved mode (packetization-mode 2), which we refuse in SDP.
       this.stats.ignoredPackets++;
     }
   }
 
-  #fragment(payload: Uint8Array): void {
-    if (payload.length < 3) {
+  #fragment(bytes: Uint8Array, start: number, end: number): void {
+    if (end - start < 3) {
       this.#broken = true;
       return;
     }
-    const indicator = payload[0] as number;
-    const fuHeader = payload[1] as number;
-    const start = (fuHeader & 0x80) !== 0;
-    const end = (fuHeader & 0x40) !== 0;
-    const body = payload.subarray(2);
-    if (start) {
+    const indicator = bytes[start] as number;
+    const fuHeader = bytes[start + 1] as number;
+    const first = (fuHeader & 0x80) !== 0;
+    const last = (fuHeader & 0x40) !== 0;
+    const bodyLength = end - start - 2;
+    if (first) {
+      this.#abandonFragment();
+      if (!this.#room(1 + bodyLength)) return;
       // §5.8: the NAL header is rebuilt from the indicator's F/NRI bits and the FU header's type.
-      this.#fu = [Uint8Array.of((indicator & 0xe0) | (fuHeader & 0x1f)), body];
-      this.#fuBytes = 1 + body.length;
-    } else if (this.#fu === undefined) {
+      this.#fu = this.#len;
+      this.#len += 4;
+      this.#buf[this.#len++] = (indicator & 0xe0) | (fuHeader & 0x1f);
+    } else if (this.#fu < 0) {
       this.#broken = true;
       return;
-    } else {
-      this.#fu.push(body);
-      this.#fuBytes += body.length;
-    }
-    if (this.#bytes + this.#fuBytes > this.#maxBytes) {
-      this.#fu = undefined;
-      this.#broken = true;
+    } else if (!this.#room(bodyLength)) {
       return;
     }
-    if (end) {
-      const nal = concat(this.#fu, this.#fuBytes);
-      this.#fu = undefined;
-      this.#add(nal);
+    this.#buf.set(bytes.subarray(start + 2, end), this.#len);
+    this.#len += bodyLength;
+    if (last) {
+      const at = this.#fu;
+      this.#fu = -1;
+      this.#commit(at);
     }
   }
 
-  #add(nal: Uint8Array): void {
-    const type = nalType(nal);
-    if (type === NalType.SPS) this.#sps = nal.slice();
-    else if (type === NalType.PPS) this.#pps = nal.slice();
+  /** Makes room for `more` NAL bytes of the open unit; false (and the picture broken) past the bounds. */
+  #room(more: number): boolean {
+    const nalBytes = this.#fu < 0 ? 0 : this.#len - this.#fu - 4;
+    if (this.#bytes + nalBytes + more > this.#maxBytes) {
+      this.#abandonFragment();
+      this.#broken = true;
+      return false;
+    }
+    const need = this.#len + 4 + more;
+    if (need > this.#buf.length) {
+      const grown = new Uint8Array(Math.max(need, this.#buf.length * 2));
+      grown.set(this.#buf.subarray(0, this.#len));
+      this.#buf = grown;
+    }
+    return true;
+  }
+
+  /** Drops a half-reassembled FU-A unit (its end fragment never came). */
+  #abandonFragment(): void {
+    if (this.#fu < 0) return;
+    this.#len = this.#fu;
+    this.#fu = -1;
+  }
+
+  #add(bytes: Uint8Array, start: number, end: number): void {
+    const type = (bytes[start] as number) & 0x1f;
+    // Parameter sets are the decoder's, whatever becomes of this picture; copied, never views.
+    if (type === NalType.SPS) this.#sps = copyOf(bytes, start, end);
+    else if (type === NalType.PPS) this.#pps = copyOf(bytes, start, end);
     if (type === NalType.AUD) return; // the muxer does not want delimiters
-    if (this.#nalus.length >= this.#maxNalus || this.#bytes + nal.length > this.#maxBytes) {
+    if (this.#starts.length >= this.#maxNalus || !this.#room(end - start)) {
       this.#broken = true;
       return;
     }
-    this.#nalus.push(nal);
-    this.#bytes += nal.length;
+    const at = this.#len;
+    const size = end - start;
+    this.#buf.set(bytes.subarray(start, end), at + 4);
+    this.#len = at + 4 + size;
+    this.#prefix(at, size);
   }
 
-  #flush(out: AccessUnit[]): void {
-    const nalus = this.#nalus;
-    const broken = this.#broken || this.#fu !== undefined;
+  /** The FU-A unit written at `at` (length prefix first) is whole: keep it in the unit, or not. */
+  #commit(at: number): void {
+    const size = this.#len - at - 4;
+    const type = (this.#buf[at + 4] as number) & 0x1f;
+    if (type === NalType.SPS) this.#sps = this.#buf.slice(at + 4, this.#len);
+    else if (type === NalType.PPS) this.#pps = this.#buf.slice(at + 4, this.#len);
+    if (type === NalType.AUD || this.#starts.length >= this.#maxNalus || this.#bytes + size > this.#maxBytes) {
+      this.#len = at; // the muxer does not want delimiters; past the bounds the picture is broken
+      if (type !== NalType.AUD) this.#broken = true;
+      return;
+    }
+    this.#prefix(at, size);
+  }
+
+  /** ISO/IEC 14496-15 §5.3.3: a 4-byte big-endian NAL unit length before each unit. */
+  #prefix(at: number, size: number): void {
+    const buf = this.#buf;
+    buf[at] = size >>> 24;
+    buf[at + 1] = (size >>> 16) & 0xff;
+    buf[at + 2] = (size >>> 8) & 0xff;
+    buf[at + 3] = size & 0xff;
+    this.#starts.push(at);
+    this.#bytes += size;
+  }
+
+  #flush(): void {
+    const broken = this.#broken || this.#fu >= 0;
+    const starts = this.#starts;
+    const len = this.#len;
+    const bytes = this.#bytes;
     this.#discard();
     if (broken) {
       this.stats.droppedAccessUnits++;
       this.#waitingForKey = true;
       return;
     }
-    if (!nalus.some((n) => isVcl(nalType(n)))) return; // parameter sets alone: kept above, no picture
-    const key = nalus.some((n) => nalType(n) === NalType.IDR);
+    let vcl = false;
+    let key = false;
+    for (const at of starts) {
+      const type = (this.#buf[at + 4] as number) & 0x1f;
+      if (isVcl(type)) vcl = true;
+      if (type === NalType.IDR) key = true;
+    }
+    if (!vcl) return; // parameter sets alone: kept above, no picture
     if (this.#waitingForKey && (!key || this.#sps === undefined || this.#pps === undefined)) {
       this.stats.droppedAccessUnits++;
       return;
     }
     this.#waitingForKey = false;
     if (this.#sps === undefined || this.#pps === undefined) return;
-    const bytes = nalus.reduce((n, u) => n + u.length, 0);
-    out.push({ nalus, rtpTime: this.#ts ?? 0, key, sps: this.#sps, pps: this.#pps, bytes });
+    // The unit's own copy: the working buffer is rewritten by the next picture.
+    const data = this.#buf.slice(0, len);
+    const nalus = starts.map((at) => data.subarray(at + 4, at + 4 + (((data[at] as number) << 24) | ((data[at + 1] as number) << 16) | ((data[at + 2] as number) << 8) | (data[at + 3] as number))));
+    const au: AccessUnit = { nalus, data, rtpTime: this.#ts ?? 0, key, sps: this.#sps, pps: this.#pps, bytes };
+    const out = this.#out;
+    if (typeof out === 'function') out(au);
+    else out.push(au);
   }
 
   #discard(): void {
-    this.#nalus = [];
+    this.#starts = [];
+    this.#len = 0;
     this.#bytes = 0;
-    this.#fu = undefined;
-    this.#fuBytes = 0;
+    this.#fu = -1;
     this.#broken = false;
   }
 }
 
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
+/** A fresh copy of bytes[start, end) (Buffer#slice would be a view). */
+function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  out.set(bytes.subarray(start, end));
   return out;
 }
 

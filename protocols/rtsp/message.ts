@@ -101,6 +101,12 @@ export function serializeInterleaved(channel: number, payload: Uint8Array): Uint
   return out;
 }
 
+/** Where `RtspReader.read` hands items: frames as borrowed views, messages as owned objects. */
+export interface ReaderSink {
+  interleaved(channel: number, bytes: Uint8Array, start: number, end: number): void;
+  message(item: RtspResponse | RtspRequest): void;
+}
+
 /**
  * Incremental reader. `push(chunk)` returns every item completed by that chunk; it throws
  * RtspProtocolError on bytes that break the framing, after which the connection must be dropped.
@@ -122,44 +128,54 @@ export class RtspReader {
   }
 
   push(chunk: Uint8Array): RtspItem[] {
+    const items: RtspItem[] = [];
+    this.read(chunk, {
+      // Items outlive the chunk: each frame is copied out.
+      interleaved: (channel, bytes, start, end) => items.push({ type: 'interleaved', channel, payload: copyOut(bytes, start, end) }),
+      message: (item) => items.push(item),
+    });
+    return items;
+  }
+
+  /**
+   * The streaming form of `push`, with no allocation per interleaved frame: each frame is handed
+   * to `sink.interleaved` as `bytes[start, end)`, a view into the caller's chunk or this reader's
+   * buffer that is valid only during the call (a socket may reuse its read buffer for the next
+   * read). A sink that keeps bytes must copy them.
+   */
+  read(chunk: Uint8Array, sink: ReaderSink): void {
     if (this.#failed) throw new RtspProtocolError('malformed', 'reader already failed');
     if (this.#start !== this.#end) {
       this.#append(chunk);
-      const items = this.#drain();
+      this.#drain(sink);
       if (this.#start === this.#end) this.#start = this.#end = 0;
-      return items;
+      return;
     }
-    // Nothing held: parse straight from the caller's bytes (items are copies) and keep only an
-    // incomplete tail. Saves a copy of every byte of video in the common case.
+    // Nothing held: parse straight from the caller's bytes and keep only an incomplete tail.
+    // Saves a copy of every byte of video in the common case.
     const own = this.#buf;
     this.#buf = chunk;
     this.#start = 0;
     this.#end = chunk.length;
-    let items: RtspItem[];
     try {
-      items = this.#drain();
+      this.#drain(sink);
     } finally {
       const rest = chunk.subarray(this.#start, this.#end);
       this.#buf = own;
       this.#start = this.#end = 0;
       if (!this.#failed && rest.length > 0) this.#append(rest);
     }
-    return items;
   }
 
-  #drain(): RtspItem[] {
-    const items: RtspItem[] = [];
+  #drain(sink: ReaderSink): void {
     try {
-      for (;;) {
-        const item = this.#next();
-        if (item === undefined) break;
-        items.push(item);
+      while (this.#next(sink)) {
+        // each call hands one item to the sink
       }
     } catch (err) {
       this.#failed = true;
       throw err;
     }
-    return items;
   }
 
   #append(chunk: Uint8Array): void {
@@ -180,27 +196,29 @@ export class RtspReader {
     this.#end += chunk.length;
   }
 
-  #next(): RtspItem | undefined {
+  /** Hands the next complete item to `sink`; false when none is complete yet. */
+  #next(sink: ReaderSink): boolean {
     const avail = this.#end - this.#start;
-    if (avail === 0) return undefined;
+    if (avail === 0) return false;
     const buf = this.#buf;
     const s = this.#start;
     if (buf[s] === DOLLAR) {
-      if (avail < 4) return undefined;
+      if (avail < 4) return false;
       const channel = buf[s + 1] as number;
       const length = ((buf[s + 2] as number) << 8) | (buf[s + 3] as number);
       if (length > this.#limits.maxFrameBytes) throw new RtspProtocolError('too-large', `interleaved frame of ${length} bytes on channel ${channel}`);
-      if (avail < 4 + length) return undefined;
-      const payload = copyOut(buf, s + 4, s + 4 + length);
+      if (avail < 4 + length) return false;
+      // Consumed before the sink runs: a sink that throws leaves the reader past this frame.
       this.#start += 4 + length;
-      return { type: 'interleaved', channel, payload };
+      sink.interleaved(channel, buf, s + 4, s + 4 + length);
+      return true;
     }
     const headEnd = findHeadEnd(buf, s, this.#end);
     if (headEnd === undefined) {
       if (avail > this.#limits.maxHeaderBytes) throw new RtspProtocolError('too-large', `header block exceeds ${this.#limits.maxHeaderBytes} bytes`);
       // A message starts with a token; anything else (binary garbage) fails now, not after 16 KB.
       checkStartPlausible(buf.subarray(s, Math.min(this.#end, s + 16)));
-      return undefined;
+      return false;
     }
     if (headEnd.end - s > this.#limits.maxHeaderBytes) throw new RtspProtocolError('too-large', `header block exceeds ${this.#limits.maxHeaderBytes} bytes`);
     const head = latin1(buf.subarray(s, headEnd.headerEnd));
@@ -212,10 +230,11 @@ export class RtspReader {
       bodyLength = Number(lengthText.trim());
       if (bodyLength > this.#limits.maxBodyBytes) throw new RtspProtocolError('too-large', `body of ${bodyLength} bytes exceeds ${this.#limits.maxBodyBytes}`);
     }
-    if (this.#end - headEnd.end < bodyLength) return undefined;
+    if (this.#end - headEnd.end < bodyLength) return false;
     const body = copyOut(buf, headEnd.end, headEnd.end + bodyLength);
     this.#start = headEnd.end + bodyLength;
-    return parseStartLine(startLine, headers, body);
+    sink.message(parseStartLine(startLine, headers, body));
+    return true;
   }
 }
 

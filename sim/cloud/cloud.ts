@@ -203,6 +203,7 @@ export class SimCloud {
     }
     ledger.batches += 1;
     const checkpoints = [...batch.checkpoints].sort((a, b) => a.seq - b.seq);
+    let lastHash: Uint8Array | undefined;
     for (const event of batch.events) {
       if (event.seq <= ledger.lastSeq) {
         ledger.duplicates += 1;
@@ -219,7 +220,7 @@ export class SimCloud {
         break;
       }
       ledger.lastSeq = event.seq;
-      ledger.lastHash = toHex(verifier.headHash);
+      lastHash = verifier.headHash;
       if (this.#o.keepEvents !== false) ledger.events.push(event);
       // A checkpoint is checked once the entry it signs has been chained.
       while (checkpoints[0] !== undefined && checkpoints[0].seq <= ledger.lastSeq) {
@@ -229,6 +230,8 @@ export class SimCloud {
         else ledger.checkpoints += 1;
       }
     }
+    // Hex once per batch, not per entry: only the ack (and readers of the ledger) need it.
+    if (lastHash !== undefined) ledger.lastHash = toHex(lastHash);
     for (const cp of checkpoints) {
       if (ledger.broken !== undefined || cp.seq > ledger.lastSeq) break;
       const b = verifier.checkpoint(fromWireCheckpoint(cp));

@@ -3,7 +3,8 @@
  * - rawInsertPerSec: plain better-sqlite3 inserts of rows the size of the hub's, WAL, the same
  *   synchronous level (NORMAL), 100 rows per transaction as the hub's appendMany does;
  *   auditAppendPerSec: the hub's append (canonical CBOR + SHA-256 chain + insert + checkpoints);
- *   appendRatio = audit / raw (goal ≥ 0.8). Also single security events (synchronous FULL, one
+ *   appendRatio = audit / raw (goal ≥ 0.8); rawChunkInsertPerSec / appendRatioSameSql: the same
+ *   baseline with the hub's own 25-row INSERT statements, i.e. the encode + hash overhead alone. Also single security events (synchronous FULL, one
  *   per transaction) both ways, for the record.
  * - rawPublishPerSec: entries/s of mqtt.js QoS 1 publishes of same-size batches to the same local
  *   mosquitto, received by a subscriber, with the outbox's window of batches in flight;
@@ -11,7 +12,7 @@
  *   (dedupe, chain + checkpoint verification, acks) via that mosquitto; drainRatio (goal ≥ 0.8);
  *   drainRssMb: the hub process's peak RSS during the drain (goal < 150).
  *   npx tsx test/bench/audit.bench.ts      (last line: JSON)
- * Knobs: DRAIN_EVENTS (default 100000), IN_FLIGHT (batches, default 8), RSS_CURVE=1 (prints the hub's
+ * Knobs: DRAIN_EVENTS (default 100000), HUB_CPU_PROF=DIR (--cpu-prof of the hub process), IN_FLIGHT (batches, default 8), RSS_CURVE=1 (prints the hub's
  * [acked, rss, heapUsed, arrayBuffers] curve). Needs /usr/sbin/mosquitto.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -37,6 +38,7 @@ import { round, rssMb } from './support.js';
 
 const APPEND_ROWS = 100_000;
 const TX_ROWS = 100;
+const CHUNK_ROWS = 25;
 const SINGLE_ROWS = 300;
 const DRAIN_ROWS = Number(process.env['DRAIN_EVENTS'] ?? 100_000);
 const BATCH = Number(process.env['BATCH'] ?? 200);
@@ -83,6 +85,29 @@ async function appendFigures(dir: string) {
   let t0 = process.hrtime.bigint();
   for (let i = 0; i < APPEND_ROWS; i += TX_ROWS) rawBatch.immediate(TX_ROWS);
   const rawInsertPerSec = perSec(APPEND_ROWS, process.hrtime.bigint() - t0);
+  // The same SQL the hub's appendMany uses (25-row INSERTs, hub/store/audit-log.ts CHUNK_ROWS): the
+  // baseline for the encode + hash overhead alone, so the hub's statement shape earns it nothing.
+  const chunk = raw.prepare(`INSERT INTO t VALUES ${Array(CHUNK_ROWS).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+  const params: unknown[] = new Array<unknown>(CHUNK_ROWS * 7);
+  const rawChunkBatch = raw.transaction((n: number) => {
+    for (let c = 0; c < n; c += CHUNK_ROWS) {
+      for (let j = 0; j < CHUNK_ROWS; j++) {
+        seq += 1;
+        const o = j * 7;
+        params[o] = seq;
+        params[o + 1] = 1_764_061_200_000 + seq;
+        params[o + 2] = seq;
+        params[o + 3] = 'clip';
+        params[o + 4] = sampleBody;
+        params[o + 5] = hashes[(seq - 1) % 1024];
+        params[o + 6] = hashes[seq % 1024];
+      }
+      chunk.run(params);
+    }
+  });
+  t0 = process.hrtime.bigint();
+  for (let i = 0; i < APPEND_ROWS; i += TX_ROWS) rawChunkBatch.immediate(TX_ROWS);
+  const rawChunkInsertPerSec = perSec(APPEND_ROWS, process.hrtime.bigint() - t0);
   raw.pragma('synchronous = FULL');
   t0 = process.hrtime.bigint();
   for (let i = 0; i < SINGLE_ROWS; i++) rawBatch.immediate(1);
@@ -99,7 +124,7 @@ async function appendFigures(dir: string) {
   const auditFullSinglePerSec = perSec(SINGLE_ROWS, process.hrtime.bigint() - t0);
   const rowBytes = (store.db.prepare("SELECT avg(length(body)) AS b FROM audit_events WHERE type = 'clip'").get() as { b: number }).b;
   store.close();
-  return { rawInsertPerSec, auditAppendPerSec, rawFullSinglePerSec, auditFullSinglePerSec, rowBytes, sampleBodyBytes: sampleBody.length };
+  return { rawInsertPerSec, rawChunkInsertPerSec, auditAppendPerSec, rawFullSinglePerSec, auditFullSinglePerSec, rowBytes, sampleBodyBytes: sampleBody.length };
 }
 
 async function publishBaseline(broker: MosquittoBroker, pki: Awaited<ReturnType<typeof makeTestPki>>, batchPayload: Buffer, batches: number): Promise<number> {
@@ -147,7 +172,8 @@ async function drain(dir: string, broker: MosquittoBroker, pki: Awaited<ReturnTy
   const rawPublishPerSec = await publishBaseline(broker, pki, batchPayload, Math.min(500, DRAIN_ROWS / BATCH));
 
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [PROCESS, JSON.stringify({ dir: hubDir, url: broker.url, batchSize: BATCH, maxInFlight: IN_FLIGHT, ...files })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = process.env['HUB_CPU_PROF'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env['HUB_CPU_PROF']}`];
+  const child = spawn(process.execPath, [...profile, PROCESS, JSON.stringify({ dir: hubDir, url: broker.url, batchSize: BATCH, maxInFlight: IN_FLIGHT, ...files })], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   await new Promise<void>((resolve) => lines.once('line', () => resolve()));
   // Status lines every 200 ms: [ackedThrough, rss, heapUsed, arrayBuffers] (MB), printed with
@@ -192,6 +218,7 @@ const dir = tempDir('keyhub-bench-audit-');
 try {
   const a = await appendFigures(dir.path);
   console.log(`append   raw ${round(a.rawInsertPerSec, 0)}/s  audit ${round(a.auditAppendPerSec, 0)}/s  ratio ${round(a.auditAppendPerSec / a.rawInsertPerSec, 2)}  (${TX_ROWS}/tx, NORMAL, body ${round(a.rowBytes, 0)} B vs raw ${a.sampleBodyBytes} B)`);
+  console.log(`same SQL raw ${round(a.rawChunkInsertPerSec, 0)}/s (${CHUNK_ROWS}-row INSERTs as the hub's)  ratio ${round(a.auditAppendPerSec / a.rawChunkInsertPerSec, 2)}`);
   console.log(`security raw ${round(a.rawFullSinglePerSec, 0)}/s  audit ${round(a.auditFullSinglePerSec, 0)}/s  (1/tx, synchronous FULL)`);
   buildHubProcess();
   const pki = await makeTestPki();
@@ -210,6 +237,8 @@ try {
       rawInsertPerSec: round(a.rawInsertPerSec, 0),
       auditAppendPerSec: round(a.auditAppendPerSec, 0),
       appendRatio: round(a.auditAppendPerSec / a.rawInsertPerSec, 2),
+      rawChunkInsertPerSec: round(a.rawChunkInsertPerSec, 0),
+      appendRatioSameSql: round(a.auditAppendPerSec / a.rawChunkInsertPerSec, 2),
       rawFullSinglePerSec: round(a.rawFullSinglePerSec, 0),
       auditFullSinglePerSec: round(a.auditFullSinglePerSec, 0),
       rawPublishPerSec: round(d.rawPublishPerSec, 0),

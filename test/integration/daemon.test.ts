@@ -3,11 +3,14 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONFIG_VERSION } from '../../hub/config/schema.js';
+import { clockFloor } from '../../hub/store/clock-floor.js';
 import { readMigrations } from '../../hub/store/migrate.js';
+import { openStore } from '../../hub/store/store.js';
 import { ExitCode } from '../../hub/system/errors.js';
 import type { HubStatus } from '../../hub/cli/commands/status.js';
 import { cleanEnv, finished, runKeyhub, spawnKeyhub } from '../support/keyhub-process.js';
 import { NotifySocket, has } from '../support/notify-socket.js';
+import { silentLog } from '../support/silent-log.js';
 import { tempDir } from '../support/temp-dir.js';
 
 let dir: ReturnType<typeof tempDir>;
@@ -59,6 +62,8 @@ describe('keyhub run (the real process)', () => {
     expect(stopped.daemon).toBe('stopped');
     expect(stopped.lastStop?.outcome).toBe('clean');
     expect(stopped.hubId).toBe(running.hubId);
+    // A clean stop raised the clock floor to the hub's own clock (issue 5, Clock floor).
+    expect(stopped.access).toMatchObject({ clockFloorSource: 'shutdown', clockTrusted: true });
   });
 
   it('exits non-zero with one clear line when a module fails to start (database from a newer keyhub)', async () => {
@@ -102,6 +107,20 @@ describe('keyhub status', () => {
     expect(s.versions.keyhub).toMatch(/^\d+\.\d+\.\d+/);
     expect(s.versions.sqlite).toMatch(/^3\.\d+/);
     expect(s.stateDir).toBe(join(dir.path, 'state'));
+    expect(s.access).toEqual({
+      canDecide: false,
+      clockTrusted: true,
+      clockFloor: null,
+      clockFloorSource: 'none',
+      rootPinned: false,
+      rootKey: null,
+      keyringVersion: 0,
+      revocationsVersion: 0,
+      problems: [
+        { code: 229, codeName: 'TRUST_ROOT_MISSING', reason: 'no root key is pinned: run `keyhub trust-root`' },
+        { code: 221, codeName: 'ISSUER_UNKNOWN', reason: 'no keyring is installed: every grant would come from an unknown issuer' },
+      ],
+    });
     expect(await status(flags)).toMatchObject({ hubId: s.hubId });
   });
 
@@ -109,6 +128,30 @@ describe('keyhub status', () => {
     const out = await runKeyhub([...writeConfig(), 'status']);
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/^hub {8}kh-[0-9a-f]{16}\ndaemon {5}never-started\nversions {3}keyhub /);
+    expect(out.stdout).toContain(
+      [
+        'clock      floor none; wall clock trusted',
+        'trust      root not pinned, keyring v0, revocations v0',
+        'decide     NOT READY',
+        '           E229 TRUST_ROOT_MISSING: no root key is pinned: run `keyhub trust-root`',
+        '           E221 ISSUER_UNKNOWN: no keyring is installed: every grant would come from an unknown issuer',
+      ].join('\n'),
+    );
+  });
+
+  it('says the hub cannot decide, and why, when the wall clock is behind the clock floor (an RTC that lost power)', async () => {
+    const flags = writeConfig();
+    await status(flags); // creates the store
+    const store = await openStore({ path: join(dir.path, 'state', 'keyhub.db'), busyTimeoutMs: 5000, log: silentLog() });
+    const floorMs = Date.now() + 24 * 3_600_000;
+    clockFloor(store).raise(floorMs, 'signed-time');
+    store.close();
+    const s = await status(flags);
+    expect(s.access).toMatchObject({ canDecide: false, clockTrusted: false, clockFloor: new Date(floorMs).toISOString(), clockFloorSource: 'signed-time' });
+    expect(s.access.problems[0]).toMatchObject({ code: 206, codeName: 'CLOCK_UNTRUSTED', reason: expect.stringContaining(`is behind the clock floor ${new Date(floorMs).toISOString()} by more than 300 s`) });
+    const out = await runKeyhub([...flags, 'status']);
+    expect(out.stdout).toContain(`clock      floor ${new Date(floorMs).toISOString()} (signed-time); wall clock UNTRUSTED\n`);
+    expect(out.stdout).toMatch(/\n {11}E206 CLOCK_UNTRUSTED: wall clock .* is behind the clock floor /);
   });
 
   it('reports an unknown command with a non-zero exit and help on stderr', async () => {

@@ -82,6 +82,16 @@ describe('keyring', () => {
     expect(new TrustState(trustStore(world.store)).status()).toMatchObject({ keyringVersion: 1, issuers: ['cloud-9'] });
   });
 
+  it('refuses to pin a root of small order or no point at all, keeping the root, keyring and revocations it holds', () => {
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    const notAPoint = new Uint8Array(32);
+    notAPoint[0] = 2;
+    for (const bad of [identity, notAPoint, new Uint8Array(16)]) expect(codeOf(() => world.trust.pinRoot(bad))).toBe(ErrorCode.TRUST_ROOT_REFUSED);
+    expect(trustStore(world.store).rootPublicKey()).toEqual(world.root.publicKey);
+    expect(world.trust.status()).toMatchObject({ rootPinned: true, keyringVersion: 1, issuers: ['cloud-1'] });
+  });
+
   it('refuses any update before a root is pinned', async () => {
     const fresh = await makeWorld();
     const bare = new TrustState({ rootPublicKey: () => undefined, pinRoot: () => {}, held: () => undefined, replace: () => true });

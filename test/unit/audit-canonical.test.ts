@@ -58,3 +58,51 @@ describe('one pass for a record and its body', () => {
     );
   });
 });
+
+describe('the append path encoder', () => {
+  it('property: ChainEncoder hashes and stores exactly what chainHash over encodeRecord does', async () => {
+    const { ChainEncoder, chainHash, encodeRecord } = await import('../../protocols/audit/chain.js');
+    const encoder = new ChainEncoder();
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        fc.string({ maxLength: 12 }),
+        fc.dictionary(fc.string({ maxLength: 8 }), jsonShaped, { maxKeys: 4 }),
+        (prev, seq, wallMs, monoMs, type, body) => {
+          const record = { seq, wallMs, monoMs, event: { type, body } as never };
+          const reference = encodeRecord(record);
+          const { hash, body: stored } = encoder.chain(prev, record);
+          expect(Buffer.from(hash).toString('hex')).toBe(Buffer.from(chainHash(prev, reference.canonical)).toString('hex'));
+          expect(Buffer.from(stored).toString('hex')).toBe(Buffer.from(reference.body).toString('hex'));
+          if (seq % 3 === 0) encoder.release();
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('the append path encoder with a known event type', () => {
+  it('property: a body written in its type\'s key order is the canonical encoding, extra keys or not', async () => {
+    const { ChainEncoder, chainHash, encodeRecord } = await import('../../protocols/audit/chain.js');
+    const encoder = new ChainEncoder();
+    fc.assert(
+      fc.property(
+        fc.constantFrom('clip', 'decision', 'bolt'),
+        fc.dictionary(fc.constantFrom('clipId', 'state', 'visitId', 'outcome', 'reason', 'grantId', 'by', 'x', '__proto__'), jsonShaped, { maxKeys: 5 }),
+        (type, body) => {
+          const record = { seq: 7, wallMs: 1_764_061_200_000, monoMs: 12, event: { type, body } as never };
+          const reference = encodeRecord(record);
+          const { hash, body: stored } = encoder.chain(new Uint8Array(32), record);
+          expect(Buffer.from(hash).toString('hex')).toBe(Buffer.from(chainHash(new Uint8Array(32), reference.canonical)).toString('hex'));
+          expect(Buffer.from(stored).toString('hex')).toBe(Buffer.from(reference.body).toString('hex'));
+          encoder.release();
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});

@@ -4,7 +4,7 @@ import type { Frame } from '../../hub/camera/frame.js';
 import { PreRollRing } from '../../hub/camera/preroll.js';
 
 const frame = (time: number, key: boolean, bytes = 1000): Frame => ({
-  au: { nalus: [], rtpTime: time * 90_000, key, sps: new Uint8Array(), pps: new Uint8Array(), bytes },
+  au: { nalus: [], data: new Uint8Array(), rtpTime: time * 90_000, key, sps: new Uint8Array(), pps: new Uint8Array(), bytes },
   time,
   receivedAt: time * 1000,
 });

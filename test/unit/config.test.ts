@@ -72,6 +72,8 @@ describe('defaults per mode', () => {
       systemd: { notify: false },
       shutdown: { deadlineS: 10 },
       store: { busyTimeoutMs: 5000 },
+      lock: { driver: 'none', commandTimeoutMs: 15_000, stateMaxAgeS: 3600, zwave: { keys: {} } },
+      access: { clockSkewS: 300, rssiFloorDbm: -70, cloudRadiusM: 50 },
     });
     expect(loaded.path).toBe(file);
     expect(loaded.fileFound).toBe(false);
@@ -287,6 +289,20 @@ describe('KEYHUB_* environment overrides', () => {
       { name: 'KEYHUB_SYSTEMD__NOTIFY', path: 'systemd.notify', kind: 'boolean', expected: 'true or false' },
       { name: 'KEYHUB_SHUTDOWN__DEADLINE_S', path: 'shutdown.deadlineS', kind: 'number', expected: 'a number from 1 to 120' },
       { name: 'KEYHUB_STORE__BUSY_TIMEOUT_MS', path: 'store.busyTimeoutMs', kind: 'integer', expected: 'an integer from 0 to 60000' },
+      { name: 'KEYHUB_LOCK__DRIVER', path: 'lock.driver', kind: 'enum', expected: 'one of zwave|ble|none' },
+      { name: 'KEYHUB_LOCK__COMMAND_TIMEOUT_MS', path: 'lock.commandTimeoutMs', kind: 'integer', expected: 'an integer from 1000 to 120000' },
+      { name: 'KEYHUB_LOCK__STATE_MAX_AGE_S', path: 'lock.stateMaxAgeS', kind: 'integer', expected: 'an integer from 10 to 86400' },
+      { name: 'KEYHUB_LOCK__ZWAVE__PORT', path: 'lock.zwave.port', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_LOCK__ZWAVE__NODE_ID', path: 'lock.zwave.nodeId', kind: 'integer', expected: 'an integer from 2 to 232' },
+      { name: 'KEYHUB_LOCK__ZWAVE__KEYS__S2_ACCESS_CONTROL', path: 'lock.zwave.keys.s2AccessControl', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_LOCK__ZWAVE__KEYS__S2_AUTHENTICATED', path: 'lock.zwave.keys.s2Authenticated', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_LOCK__ZWAVE__KEYS__S2_UNAUTHENTICATED', path: 'lock.zwave.keys.s2Unauthenticated', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_LOCK__ZWAVE__KEYS__S0_LEGACY', path: 'lock.zwave.keys.s0Legacy', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_ACCESS__CLOCK_SKEW_S', path: 'access.clockSkewS', kind: 'integer', expected: 'an integer from 0 to 3600' },
+      { name: 'KEYHUB_ACCESS__RSSI_FLOOR_DBM', path: 'access.rssiFloorDbm', kind: 'integer', expected: 'an integer from -127 to 0' },
+      { name: 'KEYHUB_ACCESS__CLOUD_RADIUS_M', path: 'access.cloudRadiusM', kind: 'integer', expected: 'an integer from 10 to 1000' },
+      { name: 'KEYHUB_ACCESS__HOME__LAT_E7', path: 'access.home.latE7', kind: 'integer', expected: 'an integer from -900000000 to 900000000' },
+      { name: 'KEYHUB_ACCESS__HOME__LON_E7', path: 'access.home.lonE7', kind: 'integer', expected: 'an integer from -1800000000 to 1800000000' },
     ]);
   });
 
@@ -481,6 +497,15 @@ describe('properties of numeric env overrides', () => {
   const numeric = [
     { name: 'KEYHUB_SHUTDOWN__DEADLINE_S', path: ['shutdown', 'deadlineS'], min: 1, max: 120, int: false },
     { name: 'KEYHUB_STORE__BUSY_TIMEOUT_MS', path: ['store', 'busyTimeoutMs'], min: 0, max: 60_000, int: true },
+    { name: 'KEYHUB_LOCK__COMMAND_TIMEOUT_MS', path: ['lock', 'commandTimeoutMs'], min: 1000, max: 120_000, int: true },
+    { name: 'KEYHUB_LOCK__STATE_MAX_AGE_S', path: ['lock', 'stateMaxAgeS'], min: 10, max: 86_400, int: true },
+    { name: 'KEYHUB_LOCK__ZWAVE__NODE_ID', path: ['lock', 'zwave', 'nodeId'], min: 2, max: 232, int: true },
+    { name: 'KEYHUB_ACCESS__CLOCK_SKEW_S', path: ['access', 'clockSkewS'], min: 0, max: 3600, int: true },
+    { name: 'KEYHUB_ACCESS__RSSI_FLOOR_DBM', path: ['access', 'rssiFloorDbm'], min: -127, max: 0, int: true },
+    { name: 'KEYHUB_ACCESS__CLOUD_RADIUS_M', path: ['access', 'cloudRadiusM'], min: 10, max: 1000, int: true },
+    // The home is both coordinates or neither: each is tried with a valid partner.
+    { name: 'KEYHUB_ACCESS__HOME__LAT_E7', path: ['access', 'home', 'latE7'], min: -900_000_000, max: 900_000_000, int: true, partner: { KEYHUB_ACCESS__HOME__LON_E7: '0' } },
+    { name: 'KEYHUB_ACCESS__HOME__LON_E7', path: ['access', 'home', 'lonE7'], min: -1_800_000_000, max: 1_800_000_000, int: true, partner: { KEYHUB_ACCESS__HOME__LAT_E7: '0' } },
   ] as const;
   type Numeric = (typeof numeric)[number];
 
@@ -498,7 +523,7 @@ describe('properties of numeric env overrides', () => {
       (n.int ? fc.integer({ min: n.min, max: n.max }) : fc.double({ min: n.min, max: n.max, noNaN: true })).map((v) => ({ n, v }));
     fc.assert(
       fc.property(fc.oneof(...numeric.map(inRange)), ({ n, v }) => {
-        const loaded = dev(cwd, { env: { [n.name]: String(v) } });
+        const loaded = dev(cwd, { env: { ...('partner' in n ? n.partner : {}), [n.name]: String(v) } });
         expect(valueAt(loaded.config, n.path)).toBe(v);
       }),
     );
@@ -511,14 +536,14 @@ describe('properties of numeric env overrides', () => {
         .oneof(
           fc.double({ min: -1e12, max: n.min, maxExcluded: true, noNaN: true }),
           fc.double({ min: n.max, minExcluded: true, max: 1e12, noNaN: true }),
-          fc.integer({ min: -1e9, max: n.min - 1 }),
-          fc.integer({ min: n.max + 1, max: 1e9 }),
+          fc.integer({ min: Math.max(-0x8000_0000, n.min - 1e9), max: n.min - 1 }),
+          fc.integer({ min: n.max + 1, max: Math.min(0x7fff_ffff, n.max + 1e9) }),
         )
         .filter((v) => v < n.min || v > n.max) // fast-check's doubles below 0 include -0, which is 0
         .map((v) => ({ n, v }));
     fc.assert(
       fc.property(fc.oneof(...numeric.map(outOfRange)), ({ n, v }) => {
-        const lines = problems(() => dev(cwd, { env: { [n.name]: String(v) } }));
+        const lines = problems(() => dev(cwd, { env: { ...('partner' in n ? n.partner : {}), [n.name]: String(v) } }));
         expect(lines).toHaveLength(1);
         expect(lines[0]).toMatch(new RegExp(`^${n.path.join('\\.')} = \\S+ \\(from ${n.name}\\): expected `));
       }),

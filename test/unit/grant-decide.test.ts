@@ -159,6 +159,15 @@ describe('decide: one refusal per reason code', () => {
     expect(run(at(9_000, 0), cloud)).toBe(ErrorCode.TOO_FAR_FROM_HOME);
   });
 
+  it('refuses every cloud-path presentation while no home position is configured, even one at 0°N 0°E with no error', () => {
+    const noHome = bleContext({ transport: 'cloud', rssiDbm: undefined, policy: { clockSkewMs: 300_000, rssiFloorDbm: -70 } });
+    const v = visit(world, { presentation: { transport: 'cloud', position: { latE7: 0, lonE7: 0, accuracyM: 0 } } });
+    const d = decide(v.grantBytes, v.presentationBytes, noHome, world.stores);
+    expect(d).toMatchObject({ allow: false, code: ErrorCode.TOO_FAR_FROM_HOME, reason: expect.stringMatching(/no home position is configured/) });
+    // BLE at the door does not need the home position.
+    expect(run(visit(world), bleContext({ policy: noHome.policy }))).toBe('allow');
+  });
+
   it('refuses a delivery whose scanned packages are not all in the order, or when none was scanned', () => {
     expect(run(visit(world, { presentation: { packages: ['pkg-1', 'pkg-9'] } }))).toBe(ErrorCode.PACKAGE_NOT_IN_GRANT);
     expect(run(visit(world, { presentation: { packages: [] } }))).toBe(ErrorCode.PACKAGE_NOT_IN_GRANT);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { accessReadiness, type AccessReadiness } from '../../access/readiness.js';
 import { hubId, lastRun, type DaemonRun } from '../../store/daemon-runs.js';
 import { databasePath } from '../../store/module.js';
 import { openStore } from '../../store/store.js';
@@ -17,12 +18,14 @@ export interface HubStatus {
   versions: { keyhub: string; node: string; sqlite: string; schema: number; config: number };
   stateDir: string;
   database: string;
+  /** Offline grants: clock floor, trust chain versions, and whether the hub can decide now. */
+  access: AccessReadiness;
 }
 
 export default function register(program: Command, ctx: CliContext): void {
   program
     .command('status')
-    .description("show the hub's id, versions, and whether the daemon runs (and for how long)")
+    .description("show the hub's id, versions, whether the daemon runs (and for how long), its clock floor and trust chain")
     .option('--json', 'print one JSON object')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { config } = loadCliConfig(cmd.optsWithGlobals<GlobalOptions>(), ctx);
@@ -37,7 +40,8 @@ export default function register(program: Command, ctx: CliContext): void {
           schema: store.schemaVersion,
           config: CONFIG_VERSION,
         });
-        const full: HubStatus = { ...status, stateDir: config.stateDir, database: store.path };
+        const access = accessReadiness(store, ctx.clock.now(), config.access.clockSkewS * 1000);
+        const full: HubStatus = { ...status, stateDir: config.stateDir, database: store.path, access };
         ctx.stdout.write(opts.json === true ? `${JSON.stringify(full)}\n` : formatStatus(full));
       } finally {
         store.close();
@@ -76,7 +80,18 @@ function formatStatus(s: HubStatus): string {
     `daemon     ${s.daemon}${s.pid === null ? '' : ` (pid ${s.pid}, up ${s.uptimeS} s since ${s.startedAt})`}`,
     ...(s.lastStop === null ? [] : [`last stop  ${s.lastStop.at} (${s.lastStop.outcome})`]),
     `versions   keyhub ${s.versions.keyhub}, node ${s.versions.node}, sqlite ${s.versions.sqlite}, schema ${s.versions.schema}, config ${s.versions.config}`,
+    ...formatAccess(s.access),
     `state      ${s.stateDir}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function formatAccess(a: AccessReadiness): string[] {
+  const floor = a.clockFloor === null ? 'none' : `${a.clockFloor} (${a.clockFloorSource})`;
+  return [
+    `clock      floor ${floor}; wall clock ${a.clockTrusted ? 'trusted' : 'UNTRUSTED'}`,
+    `trust      root ${a.rootKey ?? 'not pinned'}, keyring v${a.keyringVersion}, revocations v${a.revocationsVersion}`,
+    `decide     ${a.canDecide ? 'ready' : 'NOT READY'}`,
+    ...a.problems.map((p) => `           E${p.code} ${p.codeName}: ${p.reason}`),
+  ];
 }

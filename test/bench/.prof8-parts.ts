@@ -1,0 +1,34 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { join } from 'node:path';
+import { checkEvent } from '../../protocols/audit/events.js';
+import { encodeRecord, chainHash, GENESIS_HASH } from '../../protocols/audit/chain.js';
+import type { AuditEvent } from '../../protocols/audit/events.js';
+import { auditLogOn, openAuditStore } from '../support/audit-store.js';
+import { FakeClock } from '../../hub/system/fake-clock.js';
+import { tempDir } from '../support/temp-dir.js';
+const N = 100000;
+const clip = (i: number): AuditEvent => ({ type: 'clip', body: { clipId: `clip-${String(i % 1_000_000).padStart(6, '0')}`, state: 'finished', visitId: 'cd'.repeat(8) } });
+const evs = Array.from({ length: N }, (_, i) => clip(i));
+const t = (name: string, f: () => void) => { const t0 = process.hrtime.bigint(); f(); console.log(name, (Number(process.hrtime.bigint() - t0) / N).toFixed(0), 'ns/ev'); };
+for (let r = 0; r < 2; r++) {
+t('make', () => { for (let i = 0; i < N; i++) clip(i); });
+t('check', () => { for (const e of evs) checkEvent(e.type, e.body); });
+const encs: any[] = [];
+t('encode', () => { let s = 0; for (const e of evs) encs.push(encodeRecord({ seq: ++s, wallMs: 1.7e12, monoMs: 5, event: e })); });
+let h = GENESIS_HASH;
+t('hash', () => { for (const e of encs) h = chainHash(h, e.canonical); });
+const dir = tempDir('p8-');
+const store = await openAuditStore(dir.path, 'a.db');
+const ins = store.db.prepare('INSERT INTO audit_events (seq, wall_ms, mono_ms, type, body, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
+t('insert-store', () => { for (let i = 0; i < N; i += 100) store.write('normal', () => { for (let j = i; j < i + 100; j++) ins.run(j + 1, 1.7e12, 5, 'clip', encs[j].body, h, h); }); });
+const raw = new BetterSqlite3(join(dir.path, 'raw.db'));
+raw.pragma('journal_mode = WAL'); raw.pragma('synchronous = NORMAL');
+raw.exec('CREATE TABLE t (seq INTEGER PRIMARY KEY, wall_ms INTEGER NOT NULL, mono_ms INTEGER NOT NULL, type TEXT NOT NULL, body BLOB NOT NULL, prev_hash BLOB NOT NULL, hash BLOB NOT NULL) STRICT');
+const ins2 = raw.prepare('INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)');
+const tx = raw.transaction((i: number) => { for (let j = i; j < i + 100; j++) ins2.run(j + 1, 1.7e12, 5, 'clip', encs[j].body, h, h); });
+t('insert-raw', () => { for (let i = 0; i < N; i += 100) tx.immediate(i); });
+const store2 = await openAuditStore(dir.path, 'b.db');
+const audit = auditLogOn(store2, new FakeClock(), 100);
+t('appendMany', () => { for (let i = 0; i < N; i += 100) audit.appendMany(evs.slice(i, i + 100)); });
+store.close(); raw.close(); store2.close(); dir.cleanup();
+}

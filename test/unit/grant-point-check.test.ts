@@ -1,0 +1,81 @@
+import { createHash, verify } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { publicKeyObject, signingKeyFromSeed } from '../../protocols/grant/ed25519.js';
+import { publicKeyProblem } from '../../protocols/grant/point-check.js';
+
+const hex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
+const SMALL_ORDER = 'it is a point of small order, under which signatures can be forged';
+
+/**
+ * The small-order encodings (libsodium's blocklist in crypto_core/ed25519/ref10, ge25519_has_small_order):
+ * the identity, the points of order 2 and 4, and the four of order 8 (two with the sign bit set).
+ */
+const SMALL_ORDER_KEYS = {
+  'identity (order 1)': '0100000000000000000000000000000000000000000000000000000000000000',
+  'order 2': 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'order 4': '0000000000000000000000000000000000000000000000000000000000000000',
+  'order 4, other sign': '0000000000000000000000000000000000000000000000000000000000000080',
+  'order 8': '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'order 8, other sign': '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+  'order 8 (second)': 'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'order 8 (second), other sign': 'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+};
+
+/** A signature (R, s) with R = [s]B: under a small-order key A, RFC 8032's [s]B = R + [k]A holds whenever [k]A is the identity. */
+function forgery(): Uint8Array {
+  const seed = new Uint8Array(32).fill(42);
+  const a = createHash('sha512').update(seed).digest().subarray(0, 32);
+  a[0]! &= 248;
+  a[31]! &= 127;
+  a[31]! |= 64; // RFC 8032 §5.1.5 clamping: the public key is [a]B
+  const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+  let s = BigInt(`0x${Buffer.from(a).reverse().toString('hex')}`) % L;
+  const sBytes = new Uint8Array(32);
+  for (let i = 0; i < 32; i++, s >>= 8n) sBytes[i] = Number(s & 0xffn);
+  return Uint8Array.from([...signingKeyFromSeed(seed).publicKey, ...sBytes]);
+}
+
+describe('publicKeyProblem (may this be a pinned root?)', () => {
+  it('accepts the RFC 8032 §7.1 test vector keys', () => {
+    for (const k of ['d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c', 'fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025']) {
+      expect(publicKeyProblem(hex(k))).toBeUndefined();
+    }
+  });
+
+  it('accepts every key made from a seed', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (seed) => publicKeyProblem(signingKeyFromSeed(seed).publicKey) === undefined), { numRuns: 200 });
+  });
+
+  it.each(Object.entries(SMALL_ORDER_KEYS))('refuses the small-order key %s, under which node:crypto verifies a forgery of any message', (_name, key) => {
+    expect(publicKeyProblem(hex(key))).toBe(SMALL_ORDER);
+    // Why: OpenSSL takes the key, and the forgery verifies whenever k = H(R, A, M) is a multiple of
+    // A's order (n <= 8), so an attacker need only vary the message a few times.
+    const forged = forgery();
+    const messages = Array.from({ length: 64 }, (_, i) => Buffer.from(`keyring v${99 + i}: the attacker is an issuer`));
+    expect(messages.some((m) => verify(null, m, publicKeyObject(hex(key)), forged))).toBe(true);
+  });
+
+  it('refuses a non-canonical encoding (y = p)', () => {
+    expect(publicKeyProblem(hex('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'))).toMatch(/non-canonical/);
+  });
+
+  it('refuses 32 bytes that name no point of the curve', () => {
+    expect(publicKeyProblem(hex('0200000000000000000000000000000000000000000000000000000000000000'))).toBe('it is not a point of edwards25519');
+  });
+
+  it('refuses x = 0 with the sign bit set (RFC 8032 §5.1.3 step 4)', () => {
+    expect(publicKeyProblem(hex('0100000000000000000000000000000000000000000000000000000000000080'))).toMatch(/x = 0 with the sign bit set/);
+  });
+
+  it('refuses a key of the wrong length', () => {
+    expect(publicKeyProblem(new Uint8Array(31))).toBe('an Ed25519 public key is 32 bytes, got 31');
+  });
+
+  it('never throws on any 32 bytes', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (raw) => {
+      const p = publicKeyProblem(raw);
+      return p === undefined || typeof p === 'string';
+    }), { numRuns: 300 });
+  });
+});
