@@ -5,8 +5,10 @@
  */
 import { accessModule } from './access/module.js';
 import { accessPolicy } from './access/policy.js';
+import { cloudModules, type CloudSettings } from './cloud/module.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import { lockDriverFor } from './lock/module.js';
+import { auditModule } from './store/audit-module.js';
 import { storeModule } from './store/module.js';
 import { hubId } from './store/daemon-runs.js';
 import type { Clock } from './system/clock.js';
@@ -48,8 +50,44 @@ export function composeModules(loaded: LoadedConfig, deps: { clock: Clock; log: 
   const access = accessModule({ store: () => store.store(), clock: deps.clock, log: deps.log.child({ module: 'access' }), policy: accessPolicy(config.access) });
   // The smart lock (config `lock.driver`: zwave | ble | none); after the store, before anything that unlocks.
   const lock = lockDriverFor(config.lock, { stateDir: config.stateDir, clock: deps.clock, log: deps.log.child({ module: 'lock' }) });
-  const modules: Module[] = [store, access, ...(lock === undefined ? [] : [lock])];
-  return { modules, store, access, lock };
+  // The tamper-evident log: boot/shutdown entries, checkpoints, retention of what the cloud acked.
+  const audit = auditModule({
+    store: () => store.store(),
+    clock: deps.clock,
+    log: deps.log.child({ module: 'audit' }),
+    version: deps.version,
+    checkpointEvery: config.audit.checkpointEvery,
+    retention: { keepMs: config.audit.retentionDays * 86_400_000, everyMs: 3_600_000 },
+  });
+  // The cloud: link (never blocks start: the hub works offline), outbox, signed downlink.
+  const settings = cloudSettings(config.cloud);
+  const cloud =
+    settings === undefined
+      ? undefined
+      : cloudModules({
+          settings,
+          stateDir: config.stateDir,
+          store: () => store.store(),
+          audit: () => audit.log(),
+          access: () => access.service(),
+          clock: deps.clock,
+          log: deps.log.child({ module: 'cloud' }),
+          version: deps.version,
+        });
+  const modules: Module[] = [store, audit, access, ...(lock === undefined ? [] : [lock]), ...(cloud?.modules ?? [])];
+  return { modules, store, access, lock, audit, cloud };
+}
+
+function cloudSettings(cloud: LoadedConfig['config']['cloud']): CloudSettings | undefined {
+  switch (cloud.broker) {
+    case 'none':
+      return undefined;
+    case 'embedded':
+      return { broker: 'embedded', port: cloud.port };
+    case 'external':
+      // The schema requires these four when broker is external.
+      return { broker: 'external', url: cloud.url ?? '', certFile: cloud.certFile ?? '', keyFile: cloud.keyFile ?? '', caFile: cloud.caFile ?? '' };
+  }
 }
 
 /** Runs the daemon until a shutdown signal; resolves with the process exit code. */

@@ -9,7 +9,7 @@ import type { ConfigSource, RawObject } from './layers.js';
  *   names several; keyhub uses the first), else the FHS places. JSON logs to the journal,
  *   sd_notify on.
  * dev: `npm start` in a checkout. Everything under `./.keyhub` in the working directory,
- *   pretty debug logs, no sd_notify.
+ *   pretty debug logs, no sd_notify, the embedded MQTT broker.
  */
 
 export type ConfigMode = 'production' | 'dev';
@@ -45,6 +45,8 @@ export function modeDefaults(mode: ConfigMode, env: NodeJS.ProcessEnv, cwd: stri
         stateDir: resolve(cwd, DEV_DIR),
         log: { level: 'debug', format: 'pretty' },
         systemd: { notify: false },
+        // The simulated home: aedes in-process on 127.0.0.1 with a CA made at first start.
+        cloud: { broker: 'embedded' },
       },
       stateDirSource: { kind: 'default' },
     };

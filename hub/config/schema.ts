@@ -94,6 +94,41 @@ const accessSchema = z
   .readonly()
   .prefault({});
 
+/** The audit log (DESIGN.md, "Audit"): checkpoint spacing and retention of acked entries. */
+const auditSchema = z
+  .strictObject({
+    /** The hub signs a checkpoint (seq, head hash) every this many events. */
+    checkpointEvery: z.int().min(1).max(100_000).default(100),
+    /** Entries acked by the cloud and older than this may be pruned (a signed checkpoint stays at the cut). */
+    retentionDays: z.int().min(1).max(3650).default(365),
+  })
+  .readonly()
+  .prefault({});
+
+/**
+ * The cloud link (DESIGN.md, "Cloud link"). `none` until the installer registers the hub
+ * (`embedded` runs aedes in-process with its own CA: the simulated home). `external` needs the
+ * hub's certificate, key and the CA to pin.
+ */
+const cloudSchema = z
+  .strictObject({
+    broker: z.enum(['none', 'embedded', 'external']).default('none'),
+    /** Embedded broker's TLS port on 127.0.0.1. */
+    port: z.int().min(1).max(65_535).default(8883),
+    url: z.string().regex(/^mqtts:\/\//, { message: 'expected an mqtts:// URL' }).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    caFile: z.string().min(1).optional(),
+  })
+  .superRefine((cloud, ctx) => {
+    if (cloud.broker !== 'external') return;
+    for (const key of ['url', 'certFile', 'keyFile', 'caFile'] as const) {
+      if (cloud[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'required when cloud.broker is "external"' });
+    }
+  })
+  .readonly()
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     version: z.int().min(1),
@@ -120,6 +155,8 @@ export const configSchema = z
       .prefault({}),
     lock: lockSchema,
     access: accessSchema,
+    audit: auditSchema,
+    cloud: cloudSchema,
   })
   .readonly();
 

@@ -16,7 +16,7 @@
  *   installed) and the bare process is plain JavaScript; when dist/ does not build, both run
  *   under tsx (hubLoader says which).
  *
- * BLE (the other half, hub/lock/ble — its own bench file, test/bench/lock-ble.bench.ts, run as a
+ * BLE (the other half, hub/lock/ble — its own bench file, test/bench/lock-ble.ts, run as a
  * child here so that one JSON line carries both halves): bleP50Ms / bleP99Ms.
  *
  *   npx tsx test/bench/lock.bench.ts [rounds=1000] [s2Rounds=100] [--no-ble]
@@ -206,8 +206,8 @@ async function memory(): Promise<{ withZwave: number; bare: number; hubLoader: s
 /** The BLE half: its own bench file, run as a child; its last line is its JSON. */
 function bleHalf(): Record<string, unknown> {
   if (!WITH_BLE) return {};
-  const file = here('./lock-ble.bench.ts');
-  if (!existsSync(file)) return { ble: 'not available (test/bench/lock-ble.bench.ts missing)' };
+  const file = here('./lock-ble.ts');
+  if (!existsSync(file)) return { ble: 'not available (test/bench/lock-ble.ts missing)' };
   const run = spawnSync(process.execPath, ['--import', 'tsx', file, String(ROUNDS)], { encoding: 'utf8' });
   const last = run.stdout.trim().split('\n').at(-1) ?? '';
   process.stdout.write(run.stdout.split('\n').slice(0, -1).join('\n') + '\n');

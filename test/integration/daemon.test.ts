@@ -12,6 +12,26 @@ import { cleanEnv, finished, runKeyhub, spawnKeyhub } from '../support/keyhub-pr
 import { NotifySocket, has } from '../support/notify-socket.js';
 import { silentLog } from '../support/silent-log.js';
 import { tempDir } from '../support/temp-dir.js';
+import { createServer } from 'node:net';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 let dir: ReturnType<typeof tempDir>;
 let socket: NotifySocket | undefined;
@@ -93,6 +113,27 @@ describe('keyhub run (the real process)', () => {
     expect(lines.filter((l) => l.includes('shutdown.deadlineS = 0'))).toHaveLength(1);
     expect(lines.filter((l) => l.includes('frobnicate') && l.includes('unknown key'))).toHaveLength(1);
     expect(lines.filter((l) => l.includes('log.level = "loud"') && l.includes('KEYHUB_LOG__LEVEL'))).toHaveLength(1);
+  });
+});
+
+describe('keyhub run with the embedded cloud broker (the simulated home)', () => {
+  it('starts the broker, brings the cloud link up, records boot and shutdown in the audit log, and stops cleanly', async () => {
+    const flags = writeConfig();
+    const port = await freePort();
+    const child = spawnKeyhub([...flags, 'run'], cleanEnv({ KEYHUB_CLOUD__BROKER: 'embedded', KEYHUB_CLOUD__PORT: String(port) }));
+    const done = finished(child);
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await until(() => stderr.includes('"msg":"cloud link up"'), 20_000);
+    expect(stderr).toContain(`"url":"mqtts://127.0.0.1:${port}"`);
+    child.kill('SIGTERM');
+    const out = await done;
+    expect(out.code, out.stderr).toBe(ExitCode.OK);
+    const exported = await runKeyhub([...flags, 'audit', 'export']);
+    expect(exported.code, exported.stderr).toBe(0);
+    const types = exported.stdout.split('\n').filter((l) => l.includes('"type"')).map((l) => (JSON.parse(l) as { type?: string }).type);
+    expect(types).toContain('boot');
+    expect(types).toContain('shutdown');
   });
 });
 

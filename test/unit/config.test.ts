@@ -74,6 +74,8 @@ describe('defaults per mode', () => {
       store: { busyTimeoutMs: 5000 },
       lock: { driver: 'none', commandTimeoutMs: 15_000, stateMaxAgeS: 3600, zwave: { keys: {} } },
       access: { clockSkewS: 300, rssiFloorDbm: -70, cloudRadiusM: 50 },
+      audit: { checkpointEvery: 100, retentionDays: 365 },
+      cloud: { broker: 'embedded', port: 8883 },
     });
     expect(loaded.path).toBe(file);
     expect(loaded.fileFound).toBe(false);
@@ -303,6 +305,14 @@ describe('KEYHUB_* environment overrides', () => {
       { name: 'KEYHUB_ACCESS__CLOUD_RADIUS_M', path: 'access.cloudRadiusM', kind: 'integer', expected: 'an integer from 10 to 1000' },
       { name: 'KEYHUB_ACCESS__HOME__LAT_E7', path: 'access.home.latE7', kind: 'integer', expected: 'an integer from -900000000 to 900000000' },
       { name: 'KEYHUB_ACCESS__HOME__LON_E7', path: 'access.home.lonE7', kind: 'integer', expected: 'an integer from -1800000000 to 1800000000' },
+      { name: 'KEYHUB_AUDIT__CHECKPOINT_EVERY', path: 'audit.checkpointEvery', kind: 'integer', expected: 'an integer from 1 to 100000' },
+      { name: 'KEYHUB_AUDIT__RETENTION_DAYS', path: 'audit.retentionDays', kind: 'integer', expected: 'an integer from 1 to 3650' },
+      { name: 'KEYHUB_CLOUD__BROKER', path: 'cloud.broker', kind: 'enum', expected: 'one of none|embedded|external' },
+      { name: 'KEYHUB_CLOUD__PORT', path: 'cloud.port', kind: 'integer', expected: 'an integer from 1 to 65535' },
+      { name: 'KEYHUB_CLOUD__URL', path: 'cloud.url', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_CLOUD__CERT_FILE', path: 'cloud.certFile', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_CLOUD__KEY_FILE', path: 'cloud.keyFile', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_CLOUD__CA_FILE', path: 'cloud.caFile', kind: 'string', expected: 'a string' },
     ]);
   });
 
@@ -506,6 +516,9 @@ describe('properties of numeric env overrides', () => {
     // The home is both coordinates or neither: each is tried with a valid partner.
     { name: 'KEYHUB_ACCESS__HOME__LAT_E7', path: ['access', 'home', 'latE7'], min: -900_000_000, max: 900_000_000, int: true, partner: { KEYHUB_ACCESS__HOME__LON_E7: '0' } },
     { name: 'KEYHUB_ACCESS__HOME__LON_E7', path: ['access', 'home', 'lonE7'], min: -1_800_000_000, max: 1_800_000_000, int: true, partner: { KEYHUB_ACCESS__HOME__LAT_E7: '0' } },
+    { name: 'KEYHUB_AUDIT__CHECKPOINT_EVERY', path: ['audit', 'checkpointEvery'], min: 1, max: 100_000, int: true },
+    { name: 'KEYHUB_AUDIT__RETENTION_DAYS', path: ['audit', 'retentionDays'], min: 1, max: 3650, int: true },
+    { name: 'KEYHUB_CLOUD__PORT', path: ['cloud', 'port'], min: 1, max: 65_535, int: true },
   ] as const;
   type Numeric = (typeof numeric)[number];
 
@@ -548,5 +561,26 @@ describe('properties of numeric env overrides', () => {
         expect(lines[0]).toMatch(new RegExp(`^${n.path.join('\\.')} = \\S+ \\(from ${n.name}\\): expected `));
       }),
     );
+  });
+});
+
+describe('cloud settings', () => {
+  it('refuses an external broker without its URL, certificate, key and CA, one line each', () => {
+    const { cwd } = checkout();
+    const lines = problems(() => dev(cwd, { env: { KEYHUB_CLOUD__BROKER: 'external' } }));
+    for (const key of ['url', 'certFile', 'keyFile', 'caFile']) {
+      expect(lines.filter((l) => l.startsWith(`cloud.${key}`) && l.includes('required when cloud.broker is "external"'))).toHaveLength(1);
+    }
+  });
+
+  it('refuses a broker URL that is not mqtts://', () => {
+    const { cwd } = checkout();
+    const lines = problems(() => dev(cwd, { env: { KEYHUB_CLOUD__URL: 'mqtt://cloud.example:1883' } }));
+    expect(lines).toEqual([expect.stringMatching(/^cloud\.url = "mqtt:\/\/cloud\.example:1883" \(from KEYHUB_CLOUD__URL\): expected an mqtts:\/\/ URL/)]);
+  });
+
+  it('has no cloud in production until the installer sets one', () => {
+    const loaded = loadConfig({ mode: 'production', env: { STATE_DIRECTORY: '/var/lib/k' }, cwd: '/' , path: undefined });
+    expect(loaded.config.cloud.broker).toBe('none');
   });
 });

@@ -9,7 +9,7 @@
  * between the protocol's two ends directly, no noble, no radio, no driver: the floor of crypto
  * and framing cost.
  *
- *   npx tsx test/bench/lock-ble.bench.ts [rounds]
+ *   npx tsx test/bench/lock-ble.ts [rounds]
  */
 import { performance } from 'node:perf_hooks';
 import { systemClock } from '../../hub/system/clock.js';
