@@ -6,7 +6,10 @@
 import { accessModule } from './access/module.js';
 import { accessPolicy } from './access/policy.js';
 import { cloudModules, type CloudSettings } from './cloud/module.js';
+import { Camera } from './camera/camera.js';
+import { cameraAuditModule } from './camera/camera-audit.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
+import { lockAuditModule } from './lock/lock-audit.js';
 import { lockDriverFor } from './lock/module.js';
 import { auditModule } from './store/audit-module.js';
 import { storeModule } from './store/module.js';
@@ -37,7 +40,10 @@ export interface HubOptions {
 }
 
 /** Builds the modules in start order. Later rooms add theirs here. */
-export function composeModules(loaded: LoadedConfig, deps: { clock: Clock; log: Logger; version: string }) {
+export function composeModules(
+  loaded: LoadedConfig,
+  deps: { clock: Clock; log: Logger; version: string; /** An audit write failed: stop the daemon (non-zero exit). */ onAuditFailure?: (err: unknown) => void },
+) {
   const { config } = loaded;
   const store = storeModule({
     stateDir: config.stateDir,
@@ -74,8 +80,39 @@ export function composeModules(loaded: LoadedConfig, deps: { clock: Clock; log: 
           log: deps.log.child({ module: 'cloud' }),
           version: deps.version,
         });
-  const modules: Module[] = [store, audit, access, ...(lock === undefined ? [] : [lock]), ...(cloud?.modules ?? [])];
-  return { modules, store, access, lock, audit, cloud };
+  // The door camera: streaming from start so a visit's clip has its pre-roll; stalls are audited.
+  const camera = cameraFor(config.camera, deps);
+  const onAuditFailure = deps.onAuditFailure ?? ((err: unknown) => {
+    throw err;
+  });
+  const bridges: Module[] = [
+    ...(lock === undefined ? [] : [lockAuditModule({ lock: () => lock, audit: () => audit.log(), log: deps.log.child({ module: 'lock' }), onAuditFailure })]),
+    ...(camera === undefined ? [] : [cameraAuditModule({ camera: () => camera, audit: () => audit.log(), onAuditFailure })]),
+  ];
+  const modules: Module[] = [
+    store,
+    audit,
+    access,
+    ...(lock === undefined ? [] : [lock]),
+    ...(camera === undefined ? [] : [camera]),
+    ...bridges,
+    ...(cloud?.modules ?? []),
+  ];
+  return { modules, store, access, lock, audit, cloud, camera };
+}
+
+function cameraFor(camera: LoadedConfig['config']['camera'], deps: { clock: Clock; log: Logger }): Camera | undefined {
+  if (camera.url === undefined) return undefined;
+  const credentials = camera.username !== undefined && camera.password !== undefined ? { username: camera.username, password: camera.password } : undefined;
+  return new Camera({
+    url: camera.url,
+    credentials,
+    transport: camera.transport,
+    preRollS: camera.preRollS,
+    stallS: camera.stallS,
+    clock: deps.clock,
+    log: deps.log.child({ module: 'camera' }),
+  });
 }
 
 function cloudSettings(cloud: LoadedConfig['config']['cloud']): CloudSettings | undefined {
@@ -113,10 +150,20 @@ export async function runHub(options: HubOptions): Promise<number> {
   log.info({ version, mode: options.mode, config: loaded.path, fileFound: loaded.fileFound, stateDir: config.stateDir }, 'keyhub starting');
   const notifier = await createServiceNotifier({ env: options.env, clock: options.clock, log: log.child({ module: 'sd-notify' }), enabled: config.systemd.notify });
 
-  const { modules, store, access } = composeModules(loaded, { clock: options.clock, log, version });
   const shutdown = new AbortController();
   let stopRequested: (signal: string) => void = () => {};
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
+  // A failed audit write is never swallowed: the daemon stops with a non-zero exit and systemd
+  // restarts it (Restart=on-failure); the lock stays as it is meanwhile (fail secure).
+  let auditFailed = false;
+  const onAuditFailure = (err: unknown): void => {
+    auditFailed = true;
+    log.fatal({ err }, `audit write failed: stopping the daemon (${(err as Error)?.message ?? String(err)})`);
+    store.setOutcome('failed: audit write');
+    shutdown.abort(err);
+    stopRequested('audit-failure');
+  };
+  const { modules, store, access } = composeModules(loaded, { clock: options.clock, log, version, onAuditFailure });
   let signals = 0;
   const unsubscribe = options.onShutdownSignal((signal) => {
     signals += 1;
@@ -159,7 +206,7 @@ export async function runHub(options: HubOptions): Promise<number> {
       log.error({ code: err.code }, err.toLine());
       return ExitCode.FAILURE;
     }
-    if (failed.length > 0) return ExitCode.FAILURE;
+    if (failed.length > 0 || auditFailed) return ExitCode.FAILURE;
     log.info('keyhub stopped');
     return ExitCode.OK;
   } finally {

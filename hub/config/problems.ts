@@ -33,7 +33,7 @@ function linesFor(schema: Schema, issue: z.core.$ZodIssue, input: RawObject, ori
   const value = valueAt(input, issue.path);
   const expected = expectation(issue, schemaAt(schema, issue.path));
   if (value === undefined) return [`${displayPath(issue.path)} (not set): ${expected}`];
-  return [`${displayPath(issue.path)} = ${formatValue(value)} (${fromText(origins, issue.path)}): ${expected}`];
+  return [`${displayPath(issue.path)} = ${isSecretPath(issue.path) ? '[redacted]' : formatValue(value)} (${fromText(origins, issue.path)}): ${expected}`];
 }
 
 /** `log.level (from KEYHUB_LOG__LEVEL): cannot be set inside log = "debug", which is not an object` */
@@ -79,6 +79,12 @@ export function displayPath(path: readonly PropertyKey[]): string {
   return path
     .map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : `${i === 0 ? '' : '.'}${String(segment)}`))
     .join('');
+}
+
+/** Secrets (camera password, keys) are never echoed into an error line, a terminal or a journal. */
+export function isSecretPath(path: readonly PropertyKey[]): boolean {
+  const last = path.at(-1);
+  return typeof last === 'string' && /password|secret|keys?$|^s2|^s0/i.test(last);
 }
 
 /** JSON, cut to about 60 characters so one problem stays one line. */

@@ -129,6 +129,29 @@ const cloudSchema = z
   .readonly()
   .prefault({});
 
+/**
+ * The door camera (DESIGN.md, "Camera"). No `url`, no camera: then no delivery may enter (the
+ * access policy requires a healthy camera for deliveries and service visits).
+ */
+const cameraSchema = z
+  .strictObject({
+    url: z.string().regex(/^rtsps?:\/\//, { message: 'expected an rtsp:// URL' }).optional(),
+    transport: z.enum(['tcp', 'udp']).default('tcp'),
+    username: z.string().min(1).max(128).optional(),
+    password: z.string().min(1).max(128).optional(),
+    /** Seconds of video kept in memory so a visit's clip starts before the door opens. */
+    preRollS: z.int().min(1).max(60).default(10),
+    /** No new frame for this long while streaming is a stall (the Wi-Fi deauthentication case). */
+    stallS: z.int().min(1).max(30).default(3),
+  })
+  .superRefine((camera, ctx) => {
+    if ((camera.username === undefined) !== (camera.password === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [camera.username === undefined ? 'username' : 'password'], message: 'username and password go together' });
+    }
+  })
+  .readonly()
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     version: z.int().min(1),
@@ -157,6 +180,7 @@ export const configSchema = z
     access: accessSchema,
     audit: auditSchema,
     cloud: cloudSchema,
+    camera: cameraSchema,
   })
   .readonly();
 

@@ -13,6 +13,8 @@ import { NotifySocket, has } from '../support/notify-socket.js';
 import { silentLog } from '../support/silent-log.js';
 import { tempDir } from '../support/temp-dir.js';
 import { createServer } from 'node:net';
+import { SimCamera } from '../../sim/camera/server.js';
+import { systemClock } from '../../hub/system/clock.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -134,6 +136,33 @@ describe('keyhub run with the embedded cloud broker (the simulated home)', () =>
     const types = exported.stdout.split('\n').filter((l) => l.includes('"type"')).map((l) => (JSON.parse(l) as { type?: string }).type);
     expect(types).toContain('boot');
     expect(types).toContain('shutdown');
+  });
+});
+
+describe('keyhub run with a door camera', () => {
+  it('streams from the camera, and a camera that stops sending frames (Wi-Fi deauth) is on record as camera.stall', async () => {
+    const camera = new SimCamera({ clock: systemClock(), credentials: { username: 'hub', password: 'door-cam-secret' } });
+    await camera.start();
+    try {
+      const flags = writeConfig({ camera: { url: camera.url, username: 'hub', password: 'door-cam-secret', stallS: 1 } });
+      const child = spawnKeyhub([...flags, 'run']);
+      const done = finished(child);
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      await until(() => camera.sessionCount > 0 && stderr.includes('"msg":"keyhub ready"'), 20_000);
+      await new Promise((r) => setTimeout(r, 500));
+      camera.faults.freeze = true;
+      await until(() => /CAMERA_STALL|camera stall/i.test(stderr), 20_000);
+      child.kill('SIGTERM');
+      const out = await done;
+      expect(out.code, out.stderr).toBe(ExitCode.OK);
+      expect(out.stderr).not.toContain('door-cam-secret');
+      const exported = await runKeyhub([...flags, 'audit', 'export']);
+      const stalls = exported.stdout.split('\n').filter((l) => l.includes('"camera.stall"'));
+      expect(stalls.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await camera.stop();
+    }
   });
 });
 

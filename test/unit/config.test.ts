@@ -76,6 +76,7 @@ describe('defaults per mode', () => {
       access: { clockSkewS: 300, rssiFloorDbm: -70, cloudRadiusM: 50 },
       audit: { checkpointEvery: 100, retentionDays: 365 },
       cloud: { broker: 'embedded', port: 8883 },
+      camera: { transport: 'tcp', preRollS: 10, stallS: 3 },
     });
     expect(loaded.path).toBe(file);
     expect(loaded.fileFound).toBe(false);
@@ -313,6 +314,12 @@ describe('KEYHUB_* environment overrides', () => {
       { name: 'KEYHUB_CLOUD__CERT_FILE', path: 'cloud.certFile', kind: 'string', expected: 'a string' },
       { name: 'KEYHUB_CLOUD__KEY_FILE', path: 'cloud.keyFile', kind: 'string', expected: 'a string' },
       { name: 'KEYHUB_CLOUD__CA_FILE', path: 'cloud.caFile', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_CAMERA__URL', path: 'camera.url', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_CAMERA__TRANSPORT', path: 'camera.transport', kind: 'enum', expected: 'one of tcp|udp' },
+      { name: 'KEYHUB_CAMERA__USERNAME', path: 'camera.username', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_CAMERA__PASSWORD', path: 'camera.password', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_CAMERA__PRE_ROLL_S', path: 'camera.preRollS', kind: 'integer', expected: 'an integer from 1 to 60' },
+      { name: 'KEYHUB_CAMERA__STALL_S', path: 'camera.stallS', kind: 'integer', expected: 'an integer from 1 to 30' },
     ]);
   });
 
@@ -519,6 +526,8 @@ describe('properties of numeric env overrides', () => {
     { name: 'KEYHUB_AUDIT__CHECKPOINT_EVERY', path: ['audit', 'checkpointEvery'], min: 1, max: 100_000, int: true },
     { name: 'KEYHUB_AUDIT__RETENTION_DAYS', path: ['audit', 'retentionDays'], min: 1, max: 3650, int: true },
     { name: 'KEYHUB_CLOUD__PORT', path: ['cloud', 'port'], min: 1, max: 65_535, int: true },
+    { name: 'KEYHUB_CAMERA__PRE_ROLL_S', path: ['camera', 'preRollS'], min: 1, max: 60, int: true },
+    { name: 'KEYHUB_CAMERA__STALL_S', path: ['camera', 'stallS'], min: 1, max: 30, int: true },
   ] as const;
   type Numeric = (typeof numeric)[number];
 
@@ -582,5 +591,26 @@ describe('cloud settings', () => {
   it('has no cloud in production until the installer sets one', () => {
     const loaded = loadConfig({ mode: 'production', env: { STATE_DIRECTORY: '/var/lib/k' }, cwd: '/' , path: undefined });
     expect(loaded.config.cloud.broker).toBe('none');
+  });
+});
+
+describe('camera settings', () => {
+  it('refuses a camera URL that is not rtsp://, and a username without a password', () => {
+    const { cwd } = checkout();
+    const lines = problems(() => dev(cwd, { env: { KEYHUB_CAMERA__URL: 'http://cam.local/stream', KEYHUB_CAMERA__USERNAME: 'hub' } }));
+    expect(lines).toHaveLength(2);
+    expect(lines.some((l) => l.startsWith('camera.url = "http://cam.local/stream"') && l.includes('expected an rtsp:// URL'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('camera.password') && l.includes('username and password go together'))).toBe(true);
+  });
+});
+
+describe('secrets in config errors', () => {
+  it('names a bad password without echoing it', () => {
+    const { cwd } = checkout();
+    const secret = 'x'.repeat(129);
+    const lines = problems(() => dev(cwd, { env: { KEYHUB_CAMERA__USERNAME: 'hub', KEYHUB_CAMERA__PASSWORD: secret } }));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^camera\.password = \[redacted\] \(from KEYHUB_CAMERA__PASSWORD\)/);
+    expect(lines[0]).not.toContain('xxxx');
   });
 });
