@@ -166,6 +166,21 @@ describe('keyhub run with a door camera', () => {
   });
 });
 
+describe('keyhub run with a BLE lock on a machine without a Bluetooth adapter', () => {
+  it('starts, says BLE is unavailable, and stops cleanly', async () => {
+    const flags = writeConfig({ lock: { driver: 'ble' } });
+    socket = await NotifySocket.bind();
+    const child = spawnKeyhub([...flags, 'run'], cleanEnv({ NOTIFY_SOCKET: socket.address }));
+    const done = finished(child);
+    await socket.waitFor(has('READY', '1'), 20_000);
+    child.kill('SIGTERM');
+    const out = await done;
+    expect(out.code, out.stderr).toBe(ExitCode.OK);
+    const lines = out.stderr.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: number });
+    expect(lines.some((l) => l.level === 40 && /BLE unavailable/i.test(l.msg))).toBe(true);
+  });
+});
+
 describe('keyhub status', () => {
   it('prints the id, versions and a never-started daemon as JSON on a fresh store', async () => {
     const flags = writeConfig();
