@@ -56,7 +56,7 @@ export class Recorder {
     const fd = openSync(partPath, 'wx', 0o600);
     let written = 0;
     const muxer = new Fmp4Muxer((data, position) => {
-      // mediabunny writes fragmented MP4 monotonically; positional writes keep that explicit.
+      // Fragments are written strictly in order, one call each; positional writes keep that explicit.
       writeSync(fd, data, 0, data.length, position);
       written = Math.max(written, position + data.length);
     });

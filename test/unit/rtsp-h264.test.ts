@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RtspProtocolError } from '../../protocols/rtsp/errors.js';
-import { H264Depacketizer, NalType, nalType, packetizeNal, stapA, type AccessUnit } from '../../protocols/rtsp/h264.js';
+import { H264Depacketizer, NalType, nalType, packetizeNal, stapA, toLengthPrefixed, type AccessUnit } from '../../protocols/rtsp/h264.js';
+import { RtspReader, serializeInterleaved } from '../../protocols/rtsp/message.js';
 import { avcCodecString, parseSps } from '../../protocols/rtsp/h264-sps.js';
-import { parseRtp, serializeRtp, TimestampUnwrapper, type RtpPacket } from '../../protocols/rtsp/rtp.js';
+import { emptyRtpHeader, parseRtp, readRtpHeader, serializeRtp, TimestampUnwrapper, type RtpPacket } from '../../protocols/rtsp/rtp.js';
 import { loadH264Clip } from '../../sim/camera/clip.js';
 import { framePackets } from '../../sim/camera/packets.js';
 
@@ -165,6 +166,62 @@ describe('RTP header (RFC 3550 §5.1) and SPS', () => {
         }
       }),
       { numRuns: runs(3000) },
+    );
+  });
+});
+
+describe('the allocation-free receive path (reader.read → depacketizer.pushBytes)', () => {
+  const hex = (units: readonly AccessUnit[]): string[][] => units.map((u) => u.nalus.map((n) => Buffer.from(n).toString('hex')));
+
+  it('builds the same access units as push(), from one read buffer the socket overwrites after every read', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 9_000 }), { minLength: 1, maxLength: 64 }), fc.integer({ min: 300, max: 1_400 }), (cuts, mtu) => {
+        const packets = capture(45, { seq: 65_530, ts: 0xffff_f000 }, mtu);
+        const want = depacketize(packets);
+        const stream = Buffer.concat(packets.map((p) => serializeInterleaved(0, serializeRtp(p))));
+        // A Node socket with `onread` hands out views of one reused buffer (the old bug: views kept
+        // past the read were overwritten by the next one).
+        const scratch = Buffer.alloc(9_000);
+        const reader = new RtspReader();
+        const d = new H264Depacketizer({ payloadType: 96 });
+        const got: AccessUnit[] = [];
+        const sink = { interleaved: (_c: number, b: Uint8Array, s: number, e: number) => d.pushBytes(b, s, e, (au) => got.push(au)), message: () => {} };
+        for (let o = 0, k = 0; o < stream.length; k++) {
+          const n = Math.min(cuts[k % cuts.length] ?? 1, stream.length - o);
+          stream.copy(scratch, 0, o, o + n);
+          reader.read(scratch.subarray(0, n), sink);
+          scratch.fill(0xa5); // the next read lands here
+          o += n;
+        }
+        expect(hex(got)).toEqual(hex(want));
+        expect(got.map((u) => [u.rtpTime, u.key, u.bytes])).toEqual(want.map((u) => [u.rtpTime, u.key, u.bytes]));
+        for (const au of got) expect(Buffer.from(au.data).equals(Buffer.from(toLengthPrefixed(au.nalus)))).toBe(true);
+      }),
+      { numRuns: runs(25) },
+    );
+  });
+
+  it('readRtpHeader reads in place what parseRtp reads, and refuses what parseRtp refuses', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 80 }), fc.nat(8), (bytes, pad) => {
+        const framed = new Uint8Array(pad + bytes.length + 3).fill(0xee);
+        framed.set(bytes, pad);
+        let want: RtpPacket | Error;
+        try {
+          want = parseRtp(bytes);
+        } catch (err) {
+          want = err as Error;
+        }
+        const h = emptyRtpHeader();
+        if (want instanceof Error) {
+          expect(() => readRtpHeader(framed, pad, pad + bytes.length, h)).toThrow(RtspProtocolError);
+          return;
+        }
+        readRtpHeader(framed, pad, pad + bytes.length, h);
+        expect([h.marker, h.payloadType, h.sequence, h.timestamp, h.ssrc]).toEqual([want.marker, want.payloadType, want.sequence, want.timestamp, want.ssrc]);
+        expect(Buffer.from(framed.subarray(h.payloadStart, h.payloadEnd)).equals(Buffer.from(want.payload))).toBe(true);
+      }),
+      { numRuns: runs(2_000) },
     );
   });
 });

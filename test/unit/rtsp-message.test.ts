@@ -78,6 +78,34 @@ describe('RTSP response and interleaved framing (RFC 2326 §7, §10.12)', () => 
     expect(frame?.type === 'interleaved' ? [...frame.payload] : []).toEqual([1, 2, 3]);
   });
 
+  it('read() hands the same items in the same order as push(), frames as views of the bytes in hand', () => {
+    const stream = Buffer.from([
+      ...serializeInterleaved(0, Uint8Array.of(1, 2, 3)),
+      ...enc('RTSP/1.0 200 OK\r\nCSeq: 9\r\nContent-Length: 2\r\n\r\nok'),
+      ...serializeInterleaved(1, new Uint8Array(300).fill(7)),
+    ]);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: stream.length }), (cut) => {
+        const scratch = Buffer.alloc(stream.length);
+        const reader = new RtspReader();
+        const seen: string[] = [];
+        const sink = {
+          interleaved: (channel: number, bytes: Uint8Array, start: number, end: number) => seen.push(`${channel}:${Buffer.from(bytes.subarray(start, end)).toString('hex')}`),
+          message: (item: RtspItem) => seen.push(item.type === 'response' ? `${item.status}:${Buffer.from(item.body).toString()}` : item.type),
+        };
+        for (let o = 0; o < stream.length; o += cut) {
+          const n = Math.min(cut, stream.length - o);
+          stream.copy(scratch, 0, o, o + n);
+          reader.read(scratch.subarray(0, n), sink);
+          scratch.fill(0xee); // a socket's next read lands in the same buffer
+        }
+        const pushed = readAll([stream]).map((i) => (i.type === 'interleaved' ? `${i.channel}:${Buffer.from(i.payload).toString('hex')}` : i.type === 'response' ? `${i.status}:${Buffer.from(i.body).toString()}` : i.type));
+        expect(seen).toEqual(pushed);
+        expect(seen).toHaveLength(3);
+      }),
+    );
+  });
+
   it('cuts off a header that never ends instead of buffering it', () => {
     const reader = new RtspReader({ maxHeaderBytes: 1024 });
     reader.push(enc('RTSP/1.0 200 OK\r\n'));
