@@ -245,7 +245,8 @@ class Reader {
   }
 }
 
-function compareRanges(b: Uint8Array, aStart: number, aEnd: number, cStart: number, cEnd: number): number {
+/** Bytewise (lexicographic) order of two ranges of `b` (RFC 8949 §4.2.1 key order). */
+export function compareRanges(b: Uint8Array, aStart: number, aEnd: number, cStart: number, cEnd: number): number {
   const aLen = aEnd - aStart;
   const cLen = cEnd - cStart;
   const n = Math.min(aLen, cLen);

@@ -8,7 +8,7 @@
  */
 import { Tokenizer, Type, decode } from 'cborg';
 import type { DecodeOptions, Token } from 'cborg';
-import { CborError, type CborValue, type DecodeLimits } from './canonical.js';
+import { CborError, compareRanges, type CborValue, type DecodeLimits } from './canonical.js';
 
 const DECODE_OPTIONS: DecodeOptions = {
   strict: true,
@@ -122,7 +122,7 @@ class CanonicalTokenizer extends Tokenizer {
     if (type.name !== Type.uint.name && type.name !== Type.negint.name && type.name !== Type.string.name) {
       throw new CborError(`a map key at byte ${start} is a ${type.name}; only integers and text are allowed`);
     }
-    if (frame.prevKeyStart >= 0 && compareBytes(this.#bytes, frame.prevKeyStart, frame.prevKeyEnd, start, end) >= 0) {
+    if (frame.prevKeyStart >= 0 && compareRanges(this.#bytes, frame.prevKeyStart, frame.prevKeyEnd, start, end) >= 0) {
       throw new CborError(`map key at byte ${start} is not after the previous key in bytewise order (RFC 8949 §4.2.1)`);
     }
     frame.prevKeyStart = start;
@@ -160,14 +160,4 @@ function utf8Length(s: string): number {
   return n;
 }
 
-function compareBytes(b: Uint8Array, aStart: number, aEnd: number, cStart: number, cEnd: number): number {
-  const aLen = aEnd - aStart;
-  const cLen = cEnd - cStart;
-  const n = Math.min(aLen, cLen);
-  for (let i = 0; i < n; i++) {
-    const d = (b[aStart + i] as number) - (b[cStart + i] as number);
-    if (d !== 0) return d;
-  }
-  return aLen - cLen;
-}
 

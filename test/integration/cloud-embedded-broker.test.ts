@@ -39,11 +39,11 @@ describe('the embedded broker (aedes over TLS)', () => {
   });
 
   it('carries the audit outbox to the cloud over MQTT 3.1.1 with TLS client certificates', async () => {
-    await until(() => hub.link.connected, 10_000, 'the link');
+    await until(() => hub.link.connected, 'the link', 10_000);
     for (let i = 0; i < 12; i++) hub.audit.append({ type: 'door', body: { state: 'open' } });
     hub.outbox.wake();
     await cloud.waitFor(() => cloud.ledger(hub.hubId).lastSeq === 12, 10_000, '12 entries');
-    await until(() => hub.audit.state().ackedThrough === 12, 5000, 'the ack');
+    await until(() => hub.audit.state().ackedThrough === 12, 'the ack', 5000);
     expect(cloud.ledger(hub.hubId).broken).toBeUndefined();
     expect(cloud.ledger(hub.hubId).status?.status).toBe('online');
   });
@@ -87,12 +87,12 @@ describe('the embedded broker (aedes over TLS)', () => {
     const ca = broker.caCert;
     const port = Number(new URL(broker.url).port);
     await broker.stop();
-    await until(() => !hub.link.connected, 10_000, 'the link to notice');
+    await until(() => !hub.link.connected, 'the link to notice', 10_000);
     broker = newBroker(port);
     await broker.start();
     expect(broker.caCert).toBe(ca);
     hub.audit.append({ type: 'door', body: { state: 'open' } });
-    await until(() => hub.audit.state().ackedThrough === 14, 20_000, 'seq 14 acked after the restart').catch((err: unknown) => {
+    await until(() => hub.audit.state().ackedThrough === 14, 'seq 14 acked after the restart', 20_000).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}; cloud at ${cloud.ledger(hub.hubId).lastSeq}, link ${hub.link.connected}`);
     });
   });

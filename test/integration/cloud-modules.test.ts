@@ -38,7 +38,7 @@ describe('the cloud modules in the daemon (embedded broker)', () => {
     started.push(...(await startAll(linkAndOutbox, signal, log)));
     expect(started.map((m) => m.name)).toEqual(['store', 'audit', 'embedded-broker', 'cloud-link', 'cloud-outbox']);
     try {
-      await until(() => cloud.link().connected, 10_000, 'the link');
+      await until(() => cloud.link().connected, 'the link', 10_000);
       audit.log().append({ type: 'door', body: { state: 'open' } });
       cloud.outbox().wake();
       await sim.waitFor(() => sim.ledger(hubId).lastSeq >= 2, 15_000, 'boot and door');

@@ -12,28 +12,12 @@ import { cleanEnv, finished, runKeyhub, spawnKeyhub } from '../support/keyhub-pr
 import { NotifySocket, has } from '../support/notify-socket.js';
 import { silentLog } from '../support/silent-log.js';
 import { tempDir } from '../support/temp-dir.js';
-import { createServer } from 'node:net';
+import { freePort } from '../support/free-port.js';
+import { until } from '../support/wait.js';
 import { SimCamera } from '../../sim/camera/server.js';
 import { systemClock } from '../../hub/system/clock.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-async function until(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 let dir: ReturnType<typeof tempDir>;
 let socket: NotifySocket | undefined;
@@ -126,7 +110,7 @@ describe('keyhub run with the embedded cloud broker (the simulated home)', () =>
     const done = finished(child);
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    await until(() => stderr.includes('"msg":"cloud link up"'), 20_000);
+    await until(() => stderr.includes('"msg":"cloud link up"'), 'the daemon', 20_000);
     expect(stderr).toContain(`"url":"mqtts://127.0.0.1:${port}"`);
     child.kill('SIGTERM');
     const out = await done;
@@ -149,10 +133,10 @@ describe('keyhub run with a door camera', () => {
       const done = finished(child);
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      await until(() => camera.sessionCount > 0 && stderr.includes('"msg":"keyhub ready"'), 20_000);
+      await until(() => camera.sessionCount > 0 && stderr.includes('"msg":"keyhub ready"'), 'the daemon', 20_000);
       await new Promise((r) => setTimeout(r, 500));
       camera.faults.freeze = true;
-      await until(() => /CAMERA_STALL|camera stall/i.test(stderr), 20_000);
+      await until(() => /CAMERA_STALL|camera stall/i.test(stderr), 'the daemon', 20_000);
       child.kill('SIGTERM');
       const out = await done;
       expect(out.code, out.stderr).toBe(ExitCode.OK);

@@ -53,7 +53,7 @@ describe('cloud link through mosquitto with client certificates and ACLs', () =>
     for (let i = 0; i < 25; i++) hub.audit.append({ type: 'door', body: { state: i % 2 === 0 ? 'open' : 'closed' } });
     hub.outbox.wake();
     await cloud.waitFor(() => cloud.ledger(hub.hubId).lastSeq === 25, 10_000, '25 entries');
-    await until(() => hub.audit.state().ackedThrough === 25, 5000, 'the ack');
+    await until(() => hub.audit.state().ackedThrough === 25, 'the ack', 5000);
     const ledger = cloud.ledger(hub.hubId);
     expect(ledger.broken).toBeUndefined();
     expect(ledger.events.map((e) => e.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
@@ -77,7 +77,7 @@ describe('cloud link through mosquitto with client certificates and ACLs', () =>
       hub.audit.append({ type: 'door', body: { state: 'open' } });
       hub.outbox.wake();
       await cloud.waitFor(() => cloud.ledger(hub.hubId).lastSeq === 26, 10_000, 'seq 26');
-      await until(() => hub.audit.state().ackedThrough === 26, 5000, 'the ack of 26');
+      await until(() => hub.audit.state().ackedThrough === 26, 'the ack of 26', 5000);
       expect(ledger.refusedPayloads).toBe(before.refused);
       expect(ledger.batches).toBe(before.batches + 1);
       expect(overheard).toEqual([]);
@@ -148,7 +148,7 @@ describe('cloud link through mosquitto with client certificates and ACLs', () =>
       // Every outcome is on record, and reaches the cloud through the audit chain.
       hub.outbox.wake();
       await cloud.waitFor(() => ledger.events.some((e) => e.type === 'downlink' && e.body['outcome'] === 'refused'), 10_000, 'the audited refusal');
-      await until(() => hub.audit.state().ackedThrough === hub.audit.head().seq, 10_000, 'everything acked');
+      await until(() => hub.audit.state().ackedThrough === hub.audit.head().seq, 'everything acked', 10_000);
       expect(ledger.broken).toBeUndefined();
     } finally {
       intake.stop();
@@ -163,7 +163,7 @@ describe('cloud link through mosquitto with client certificates and ACLs', () =>
     const head = hub.audit.head().seq;
     expect(hub.audit.state().ackedThrough).toBeLessThan(head);
     await cloud.comeBack();
-    await until(() => hub.audit.state().ackedThrough === head, 20_000, 'the backlog acked after the cloud returned');
+    await until(() => hub.audit.state().ackedThrough === head, 'the backlog acked after the cloud returned', 20_000);
     const ledger = cloud.ledger(hub.hubId);
     expect(ledger.events.map((e) => e.seq)).toEqual(Array.from({ length: head }, (_, i) => i + 1));
     expect(ledger.broken).toBeUndefined();
@@ -171,12 +171,12 @@ describe('cloud link through mosquitto with client certificates and ACLs', () =>
 
   it('survives a broker restart: entries written meanwhile arrive once, in order', async () => {
     await broker.stop();
-    await until(() => !hub.link.connected, 10_000, 'the link to notice');
+    await until(() => !hub.link.connected, 'the link to notice', 10_000);
     for (let i = 0; i < 40; i++) hub.audit.append({ type: 'clip', body: { clipId: `c${i}`, state: 'finished' } });
     const head = hub.audit.head().seq;
     await broker.restart();
     await cloud.waitFor(() => cloud.ledger(hub.hubId).lastSeq === head, 20_000, `all ${head} entries after the restart`);
-    await until(() => hub.audit.state().ackedThrough === head, 10_000, 'the ack');
+    await until(() => hub.audit.state().ackedThrough === head, 'the ack', 10_000);
     const ledger = cloud.ledger(hub.hubId);
     expect(ledger.broken).toBeUndefined();
     expect(ledger.events.map((e) => e.seq)).toEqual(Array.from({ length: head }, (_, i) => i + 1));

@@ -103,7 +103,7 @@ describe('the outbox through an outage, two broker restarts and a hub kill -9', 
     expect(received()).toBeLessThan(N);
     await broker.restart(); // restart 2
     await cloud.waitFor(() => received() === N, 120_000, `all ${N} delivered`);
-    await until(() => hub.last.ackedThrough === N, 30_000, 'the hub to record the final ack');
+    await until(() => hub.last.ackedThrough === N, 'the hub to record the final ack', 30_000);
 
     const ledger = cloud.ledger(id);
     const seqs = ledger.events.map((e) => e.seq);

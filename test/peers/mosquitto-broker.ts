@@ -8,7 +8,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from '../support/free-port.js';
 import { join } from 'node:path';
 import { TOPIC_ROOT } from '../../protocols/mqtt/contract.js';
 import { createCertificateAuthority, type CertificateAuthority, type PemPair } from '../../hub/cloud/pki.js';
@@ -16,16 +17,7 @@ import { createCertificateAuthority, type CertificateAuthority, type PemPair } f
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 export const CLOUD_IDENTITY = 'keyhub-cloud';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort };
 
 export interface TestPki {
   ca: CertificateAuthority;

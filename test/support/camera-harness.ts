@@ -11,13 +11,7 @@ import { SimCamera, type SimCameraOptions } from '../../sim/camera/server.js';
  * Polls `check` on real time until it holds: the sim camera streams over real sockets, so a test
  * waits for bytes to arrive, but never asserts how long that took.
  */
-export async function until(check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const deadline = performance.now() + limitMs;
-  while (!check()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from './wait.js';
 
 export const realPause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
