@@ -76,6 +76,12 @@ export function composeModules(
           store: () => store.store(),
           audit: () => audit.log(),
           access: () => access.service(),
+          // Signed `commands` (issue 8, Cloud link 4): lock now, checkpoint now, publish state now.
+          commands: {
+            ...(lock === undefined ? {} : { lock: () => lock }),
+            clockSkewMs: accessPolicy(config.access).clockSkewMs,
+            ...(deps.onAuditFailure === undefined ? {} : { onAuditFailure: deps.onAuditFailure }),
+          },
           clock: deps.clock,
           log: deps.log.child({ module: 'cloud' }),
           version: deps.version,

@@ -11,6 +11,9 @@ import type { Clock } from '../system/clock.js';
 import { ErrorCode, HubError } from '../system/errors.js';
 import type { Module } from '../system/lifecycle.js';
 import type { Logger } from '../system/logger.js';
+import { commandLog, type CommandLog } from '../store/command-log.js';
+import type { Command } from '../../protocols/grant/command.js';
+import { checkCommand } from './command-check.js';
 import type { CloudLink, IncomingMessage } from './link.js';
 
 /** What the intake needs of the access module (hub/access/module.ts AccessService, TrustState). */
@@ -35,6 +38,27 @@ export function downlinkTrustFrom(access: Pick<AccessService, 'trust' | 'acceptS
   };
 }
 
+/**
+ * What signed commands act through, handed in from hub/main.ts (via module.ts): only these, never
+ * the modules themselves.
+ */
+export interface CommandActions {
+  /** Throws the bolt; resolves once the lock confirmed it (Lock.lock()). Absent: no lock configured. */
+  lock?: () => Promise<void>;
+  /** Signs an audit checkpoint at the head now; the outbox sends it with the next batch. */
+  checkpoint(): void;
+  /** Publishes the retained `state` now; resolves on the broker's acknowledgement. */
+  publishState(): Promise<void>;
+}
+
+export interface CommandIntake {
+  actions: CommandActions;
+  /** The clock floor now (hub/store/clock-floor.ts). */
+  floorMs(): number;
+  /** The access policy's skew (config access.clockSkewS): the same tolerance grants get. */
+  clockSkewMs: number;
+}
+
 export interface DownlinkOptions {
   hubId: string;
   link: Pick<CloudLink, 'on' | 'publish'>;
@@ -43,9 +67,18 @@ export interface DownlinkOptions {
   store: Store;
   clock: Clock;
   log: Logger;
+  /** Signed commands; absent, every command is refused (CLOUD_DOWNLINK_REFUSED). */
+  commands?: CommandIntake;
+  /**
+   * An audit or command-log write failed while handling a message from the link: the daemon must
+   * stop (main.ts). Without it the error is thrown as an uncaught exception (the process ends).
+   */
+  onAuditFailure?: (err: unknown) => void;
 }
 
-type Outcome = { outcome: 'accepted' | 'duplicate'; id: string } | { outcome: 'refused'; id: string; code: ErrorCode; detail: string };
+export type Outcome =
+  | { outcome: 'accepted' | 'duplicate'; id: string; detail?: string }
+  | { outcome: 'refused'; id: string; code: ErrorCode; detail: string };
 
 /**
  * Downlink intake (issue 8, Cloud link 4): `grants`, `revocations`, `keys` and `time` payloads are
@@ -55,18 +88,25 @@ type Outcome = { outcome: 'accepted' | 'duplicate'; id: string } | { outcome: 'r
  * against an issuer. Every payload is idempotent by its id (grant id, list/keyring version, time),
  * answered on `replies` (accepted / duplicate / refused + reason code) and audited, so a forged
  * payload on the hub's own topic — the transport is never the only check — is on record.
- * `commands` are refused until a signed command format exists in protocols/grant.
+ * `commands` (protocols/grant/command.ts) are verified the same way (command-check.ts), their id
+ * claimed durably before they run (hub/store/command-log.ts: at most once, across restarts), run
+ * through the CommandActions handed in, and answered once they ran (or failed: a lock that did not
+ * confirm is a refusal with the lock's own 3xx code, and `bolt.failed` on record).
  *
  * An audit write that fails is not caught: the error surfaces to the daemon.
  */
 export class DownlinkIntake implements Module {
   readonly name = 'cloud-downlink';
   readonly #o: DownlinkOptions;
+  readonly #commandLog: CommandLog;
   #unsubscribe: (() => void) | undefined;
   #handled = 0;
+  /** Messages being handled (a command may be waiting for the lock): stop() lets them finish. */
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(options: DownlinkOptions) {
     this.#o = options;
+    this.#commandLog = commandLog(options.store);
   }
 
   get handled(): number {
@@ -74,18 +114,29 @@ export class DownlinkIntake implements Module {
   }
 
   start(): void {
+    this.#settleInterrupted();
+    this.#pruneCommands();
     this.#unsubscribe = this.#o.link.on({ onMessage: (m) => this.#onMessage(m) });
   }
 
-  stop(): void {
+  /**
+   * Takes no new messages, then waits for those in hand: a lock command in flight ends with its
+   * outcome on record and answered (the lock's own command timeout bounds the wait; a daemon that
+   * gives up first leaves the command "interrupted" on record at the next start, never re-run).
+   */
+  async stop(): Promise<void> {
     this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    await Promise.allSettled([...this.#inFlight]);
   }
 
-  /** Verifies, stores, audits and answers one payload; returns what it decided. */
-  handle(kind: DownlinkKind, payload: Uint8Array): Outcome {
+  /** Verifies, stores (or runs), audits one payload; returns what it decided, for the reply. */
+  async handle(kind: DownlinkKind, payload: Uint8Array): Promise<Outcome> {
     const checked = checkBytesPayload(kind, payload);
     let result: Outcome;
+    let afterRecord: (() => void) | undefined;
     if (!checked.ok) result = { outcome: 'refused', id: '', code: ErrorCode.CLOUD_PAYLOAD_INVALID, detail: checked.problem };
+    else if (kind === 'commands') ({ result, afterRecord } = await this.#command(payload));
     else {
       try {
         result = this.#verifyAndApply(kind, payload);
@@ -97,16 +148,117 @@ export class DownlinkIntake implements Module {
     }
     this.#handled += 1;
     this.#record(kind, result);
+    afterRecord?.();
     return result;
   }
 
   #onMessage(message: IncomingMessage): void {
     if (message.name === 'acks' || !isDownlinkKind(message.name)) return;
-    const result = this.handle(message.name, message.payload);
-    this.#reply(message, result);
+    const handled = this.handle(message.name, message.payload).then(
+      (result) => this.#reply(message, result),
+      // Never caught and logged: an audit or command-log write failed (DESIGN.md, Rules of the house).
+      (err: unknown) => this.#surface(err),
+    );
+    this.#inFlight.add(handled);
+    void handled.then(() => this.#inFlight.delete(handled));
   }
 
-  #verifyAndApply(kind: DownlinkKind, payload: Uint8Array): Outcome {
+  #surface(err: unknown): void {
+    if (this.#o.onAuditFailure !== undefined) {
+      this.#o.onAuditFailure(err);
+      return;
+    }
+    // No one to tell: thrown outside any promise, an uncaught exception ends the process.
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+
+  /**
+   * Verify (command-check.ts), claim the id durably, then run: a command runs at most once. The
+   * returned `afterRecord` runs once the command's own audit entry is written: it marks the claim
+   * finished (so a stop before the outcome is on record leaves it "interrupted", see start()), and
+   * for `checkpoint` signs the checkpoint then, at a head that covers that entry and lies past the
+   * cloud's last ack (the outbox ships checkpoints after the last ack, with the next batch).
+   */
+  async #command(payload: Uint8Array): Promise<{ result: Outcome; afterRecord?: () => void }> {
+    const intake = this.#o.commands;
+    if (intake === undefined) return { result: { outcome: 'refused', id: '', code: ErrorCode.CLOUD_DOWNLINK_REFUSED, detail: 'this hub takes no commands' } };
+    const ctx = { now: Math.floor(this.#o.clock.now()), hubId: this.#o.hubId, floorMs: intake.floorMs(), clockSkewMs: intake.clockSkewMs };
+    const check = checkCommand(payload, ctx, this.#o.trust.view());
+    if (!check.ok) {
+      return { result: { outcome: 'refused', id: check.id, code: check.code, detail: check.action === undefined ? check.reason : `${check.action}: ${check.reason}` } };
+    }
+    const command = check.command;
+    const id = Buffer.from(command.id).toString('hex');
+    if (!this.#commandLog.claim({ id: command.id, kid: command.kid, action: command.action, notAfter: command.notAfter, now: ctx.now })) {
+      const prior = this.#commandLog.get(command.id)?.outcome;
+      return { result: { outcome: 'duplicate', id, detail: `${command.action}: already ${prior ?? 'started'}; not run again` } };
+    }
+    this.#pruneCommands();
+    const result = await this.#run(command, id, intake.actions);
+    return {
+      result,
+      afterRecord: () => {
+        // Not caught: a checkpoint that cannot be written is an audit write failure.
+        if (command.action === 'checkpoint') intake.actions.checkpoint();
+        this.#commandLog.finish(command.id, result.outcome === 'refused' ? 'refused' : 'accepted', result.outcome === 'refused' ? result.code : undefined);
+      },
+    };
+  }
+
+  async #run(command: Command, id: string, actions: CommandActions): Promise<Outcome> {
+    const refuse = (code: ErrorCode, detail: string): Outcome => ({ outcome: 'refused', id, code, detail: `${command.action}: ${detail}` });
+    this.#o.log.info({ id, action: command.action, kid: command.kid }, 'running a signed command');
+    switch (command.action) {
+      case 'lock': {
+        if (actions.lock === undefined) return refuse(ErrorCode.COMMAND_UNAVAILABLE, 'no lock is configured on this hub');
+        try {
+          await actions.lock();
+        } catch (err) {
+          // The Lock contract rejects with a 3xx HubError; anything else still leaves the bolt unconfirmed.
+          const code = err instanceof HubError ? err.code : ErrorCode.LOCK_NOT_CONFIRMED;
+          const detail = String((err as Error)?.message ?? err).slice(0, 200);
+          this.#o.log.error({ id, code, err: detail }, 'lock command failed: the bolt is not confirmed locked');
+          this.#o.audit.append({ type: 'bolt.failed', body: { wanted: 'locked', code, detail } });
+          return refuse(code, detail);
+        }
+        // The lock's own `by: hub` report is not audited by lock-audit (whoever commands records it).
+        // The audit v1 set has no cloud actor: a command signed by an owner-kind issuer acts for the owner.
+        this.#o.audit.append({ type: 'bolt', body: { state: 'locked', by: 'cloud-command' } });
+        return { outcome: 'accepted', id, detail: 'lock' };
+      }
+      case 'checkpoint':
+        // Signed once this command's own entry is written (#command's afterRecord).
+        return { outcome: 'accepted', id, detail: 'checkpoint' };
+      case 'publish-state':
+        try {
+          await actions.publishState();
+        } catch (err) {
+          // Not connected, or no PUBACK: the cloud hears it in the reply (if the link is back) and the log.
+          const code = err instanceof HubError ? err.code : ErrorCode.CLOUD_PUBLISH_FAILED;
+          return refuse(code, String((err as Error)?.message ?? err).slice(0, 180));
+        }
+        return { outcome: 'accepted', id, detail: 'publish-state' };
+    }
+  }
+
+  /** Commands claimed before a stop and never finished: on record as interrupted, never re-run. */
+  #settleInterrupted(): void {
+    for (const c of this.#commandLog.unfinished()) {
+      const id = Buffer.from(c.id).toString('hex');
+      const result: Outcome = { outcome: 'refused', id, code: ErrorCode.COMMAND_INTERRUPTED, detail: `${c.action}: the hub stopped while running it; not re-run` };
+      this.#record('commands', result);
+      this.#commandLog.finish(c.id, 'refused', ErrorCode.COMMAND_INTERRUPTED);
+    }
+  }
+
+  #pruneCommands(): void {
+    const intake = this.#o.commands;
+    if (intake !== undefined) this.#commandLog.prune(intake.floorMs() - intake.clockSkewMs);
+  }
+
+  #verifyAndApply(kind: Exclude<DownlinkKind, 'commands'>, payload: Uint8Array): Outcome {
     const trust = this.#o.trust;
     switch (kind) {
       case 'grants':
@@ -119,8 +271,6 @@ export class DownlinkIntake implements Module {
         return { outcome: 'accepted', id: `revocations-v${trust.installRevocations(payload)}` };
       case 'time':
         return { outcome: 'accepted', id: `time-${trust.acceptSignedTime(payload)}` };
-      case 'commands':
-        return { outcome: 'refused', id: '', code: ErrorCode.CLOUD_DOWNLINK_REFUSED, detail: 'no signed command format is defined yet: commands are refused' };
     }
   }
 
@@ -158,7 +308,8 @@ export class DownlinkIntake implements Module {
         kind,
         outcome: r.outcome,
         ...(r.id === '' ? {} : { id: r.id.slice(0, 128) }),
-        ...(r.outcome === 'refused' ? { reason: r.code, detail: r.detail.slice(0, 200) } : {}),
+        ...(r.outcome === 'refused' ? { reason: r.code } : {}),
+        ...(r.detail === undefined ? {} : { detail: r.detail.slice(0, 200) }),
       },
     });
     if ((kind === 'keys' || kind === 'revocations') && r.outcome !== 'duplicate') {
@@ -176,7 +327,8 @@ export class DownlinkIntake implements Module {
       id: r.id.slice(0, 128),
       kind: message.name as DownlinkKind,
       outcome: r.outcome,
-      ...(r.outcome === 'refused' ? { reason: r.code, reasonName: (ErrorCode[r.code] ?? '').slice(0, 64), detail: r.detail.slice(0, 200) } : {}),
+      ...(r.outcome === 'refused' ? { reason: r.code, reasonName: (ErrorCode[r.code] ?? '').slice(0, 64) } : {}),
+      ...(r.detail === undefined ? {} : { detail: r.detail.slice(0, 200) }),
       ...(correlation === undefined ? {} : { correlation }),
     };
     // MQTT 5 §4.10: answer with the request's correlation data. The reply always goes to this

@@ -1,4 +1,4 @@
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import mqtt, { Store, type IClientOptions, type IPublishPacket, type IStore, type MqttClient, type Packet } from 'mqtt';
 import { encodePayload, topicFor, TOPICS, type JsonTopic, type PayloadOf, type TopicName } from '../../protocols/mqtt/contract.js';
 import type { Clock, Timer } from '../system/clock.js';
 import { ErrorCode, HubError } from '../system/errors.js';
@@ -166,12 +166,11 @@ export class CloudLink implements Module {
       connectTimeout: o.connectTimeoutMs,
       reconnectPeriod: 0,
       resubscribe: false,
+      outgoingStore: new UnretainedStore(),
       cert: o.tls.cert,
       key: o.tls.key,
       ca: [o.tls.ca],
       rejectUnauthorized: true,
-      // Passed through to tls.connect → net: small acks must not wait for Nagle (RFC 896).
-      ...({ noDelay: true } as object),
       ...(o.tls.servername === undefined ? {} : { servername: o.tls.servername }),
       will: {
         topic: topicFor(o.hubId, 'status'),
@@ -183,6 +182,9 @@ export class CloudLink implements Module {
     };
     const client = mqtt.connect(o.url, options);
     this.#client = client;
+    // Small packets (acks, PUBACKs) must not wait for Nagle (RFC 896) to meet a delayed ACK: ~40 ms
+    // per round trip otherwise. tls.connect ignores a `noDelay` option, so it is set on the socket.
+    noDelay(client);
     client.on('connect', (connack) => {
       if (client !== this.#client) return;
       void this.#onConnect(client, connack.sessionPresent);
@@ -252,5 +254,45 @@ export class CloudLink implements Module {
     this.#attempt += 1;
     this.#o.log.debug({ delay, attempt: this.#attempt }, 'cloud link reconnecting');
     this.#timer = this.#o.clock.setTimeout(() => this.#connect(), delay);
+  }
+}
+
+/** TCP_NODELAY on the client's socket (mqtt.js makes it in connect(); a TLSSocket forwards it). */
+export function noDelay(client: MqttClient): void {
+  (client.stream as { setNoDelay?: (on: boolean) => unknown } | undefined)?.setNoDelay?.(true);
+}
+
+/**
+ * An mqtt.js outgoing store that keeps nothing. mqtt.js deep-copies every QoS 1 PUBLISH (payload
+ * included) into its store to resend it if the same client reconnects; this link never does that —
+ * each connection is a new client (reconnectPeriod 0), and the outbox resends from the database
+ * after its own reconnect. The copies were a 28 KB ArrayBuffer per audit batch kept until PUBACK:
+ * long enough to be promoted, then freed only by a full GC, so the hub's RSS grew with the backlog
+ * it drained (test/bench/audit.bench.ts, RSS_CURVE=1). Acks still settle each publish: `del`
+ * answers for any message id.
+ */
+export class UnretainedStore implements IStore {
+  put(_packet: Packet, cb: () => void): this {
+    cb();
+    return this;
+  }
+
+  /** Nothing to resend on connect: the stream of an empty store. */
+  createStream(): ReturnType<IStore['createStream']> {
+    return new Store().createStream();
+  }
+
+  del(packet: Pick<Packet, 'messageId'>, cb: (error?: Error, packet?: Packet) => void): this {
+    cb(undefined, { cmd: 'puback', messageId: packet.messageId } as Packet);
+    return this;
+  }
+
+  get(_packet: Pick<Packet, 'messageId'>, cb: (error?: Error, packet?: Packet) => void): this {
+    cb(new Error('this store keeps no packets'));
+    return this;
+  }
+
+  close(cb: () => void): void {
+    cb();
   }
 }

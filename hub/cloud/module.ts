@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AccessService } from '../access/module.js';
+import type { Lock } from '../lock/lock.js';
 import type { AuditLog } from '../store/audit-log.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../system/clock.js';
 import { ErrorCode, HubError } from '../system/errors.js';
 import type { Module } from '../system/lifecycle.js';
 import type { Logger } from '../system/logger.js';
+import { commandActionsFrom } from './command-actions.js';
 import { downlinkTrustFrom, DownlinkIntake } from './downlink.js';
 import { EmbeddedBroker } from './embedded-broker.js';
 import { CloudLink, type CloudTls } from './link.js';
@@ -49,7 +51,12 @@ export function cloudModules(deps: {
   stateDir: string;
   store: () => Store;
   audit: () => AuditLog;
-  access?: () => Pick<AccessService, 'trust' | 'acceptSignedTime'>;
+  access?: () => Pick<AccessService, 'trust' | 'acceptSignedTime' | 'status'>;
+  /**
+   * Signed commands (with the access module only): the lock a `lock` command throws (absent when
+   * none is configured), the access policy's clock skew, and where a failed audit write is reported.
+   */
+  commands?: { lock?: () => Pick<Lock, 'lock' | 'state'>; clockSkewMs: number; onAuditFailure?: (err: unknown) => void };
   clock: Clock;
   log: Logger;
   version: string;
@@ -88,14 +95,26 @@ export function cloudModules(deps: {
       name: 'cloud-downlink',
       start() {
         const audit = deps.audit();
+        const commands = deps.commands;
+        const service = access();
         downlink = new DownlinkIntake({
           hubId: audit.hubId,
           link: required(link),
           audit,
-          trust: downlinkTrustFrom(access(), deps.store()),
+          trust: downlinkTrustFrom(service, deps.store()),
           store: deps.store(),
           clock,
           log: log.child({ module: 'cloud-downlink' }),
+          ...(commands === undefined
+            ? {}
+            : {
+                commands: {
+                  actions: commandActionsFrom({ audit, outbox: required(outbox), link: required(link), ...(commands.lock ? { lock: commands.lock() } : {}), clock, version: deps.version }),
+                  floorMs: () => service.status().clockFloorMs,
+                  clockSkewMs: commands.clockSkewMs,
+                },
+                ...(commands.onAuditFailure === undefined ? {} : { onAuditFailure: commands.onAuditFailure }),
+              }),
         });
         downlink.start();
       },

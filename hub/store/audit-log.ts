@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import { canonicalDecode } from '../../protocols/audit/canonical.js';
+import type { BatchRow } from '../../protocols/audit/batch.js';
 import { ChainEncoder, GENESIS_HASH, type ChainedRecord } from '../../protocols/audit/chain.js';
 import { signCheckpoint, type Checkpoint } from '../../protocols/audit/checkpoint.js';
 import { checkEvent, isSecurityEvent, type AuditEvent, type AuditEventType } from '../../protocols/audit/events.js';
@@ -7,7 +8,7 @@ import type { Clock } from '../system/clock.js';
 import { ErrorCode, HubError } from '../system/errors.js';
 import type { Logger } from '../system/logger.js';
 import type { HubKey } from './hub-key.js';
-import type { Store } from './store.js';
+import type { Durability, Store } from './store.js';
 
 /** Checkpoint spacing when no configuration says otherwise. */
 export const DEFAULT_CHECKPOINT_EVERY = 100;
@@ -68,6 +69,13 @@ export class AuditLog implements AuditSink {
   readonly #unsent: Statement;
   /** One reusable encode-and-hash buffer (appends run one at a time on this connection). */
   readonly #encoder = new ChainEncoder();
+  /**
+   * The head as this connection last committed it: no head query per append. Only appends add
+   * rows, so if another connection (another process) appended meanwhile, the cached head's next
+   * seq is already taken and the INSERT fails on the primary key: then the head is read from
+   * the table and the chain computed again (see #commit). A nested or failed write forgets it.
+   */
+  #cachedHead: { seq: number; hash: Uint8Array } | undefined;
 
   constructor(options: AuditLogOptions) {
     if (!Number.isInteger(options.checkpointEvery) || options.checkpointEvery < 1) throw new RangeError('checkpointEvery must be an integer ≥ 1');
@@ -83,7 +91,9 @@ export class AuditLog implements AuditSink {
   }
 
   append(event: AuditEvent): ChainedRecord {
-    const [record] = this.appendMany([event]);
+    const c = checkEvent(event.type, event.body);
+    if (!c.ok) throw new HubError(ErrorCode.AUDIT_EVENT_INVALID, c.problem);
+    const [record] = this.#commit([c.event], isSecurityEvent(c.event.type) ? 'full' : 'normal');
     return record as ChainedRecord;
   }
 
@@ -95,60 +105,85 @@ export class AuditLog implements AuditSink {
       return c.event;
     });
     if (checked.length === 0) return [];
-    const durability = checked.some((e) => isSecurityEvent(e.type)) ? 'full' : 'normal';
+    return this.#commit(checked, checked.some((e) => isSecurityEvent(e.type)) ? 'full' : 'normal');
+  }
+
+  #commit(checked: readonly AuditEvent[], durability: Durability): ChainedRecord[] {
     const wallMs = Math.floor(this.#o.clock.now());
     const monoMs = Math.floor(this.#o.clock.monotonic());
+    // Inside someone else's transaction (a savepoint) an outer rollback could undo this append
+    // behind the cache's back: then the cache is neither used nor kept.
+    const outermost = !this.#o.store.db.inTransaction;
+    if (!outermost) this.#cachedHead = undefined;
     try {
-      return this.#o.store.write(durability, () => {
-        let { seq, hash } = this.#head();
-        const startSeq = seq;
-        const out: ChainedRecord[] = [];
-        const params = this.#chunkParams;
-        const encoder = this.#encoder;
-        const whole = checked.length - (checked.length % CHUNK_ROWS);
+      const out = this.#o.store.write(durability, () => {
         try {
-          for (let i = 0; i < checked.length; i++) {
-            const event = checked[i] as AuditEvent;
-            seq += 1;
-            const record: ChainedRecord = { seq, wallMs, monoMs, event, prevHash: hash, hash };
-            // body is a view into the encoder's buffer, valid until release(); better-sqlite3
-            // copies it when binding.
-            const { hash: next, body } = encoder.chain(hash, record);
-            if (i < whole) {
-              const o = (i % CHUNK_ROWS) * 7;
-              params[o] = seq;
-              params[o + 1] = wallMs;
-              params[o + 2] = monoMs;
-              params[o + 3] = event.type;
-              params[o + 4] = body;
-              params[o + 5] = hash;
-              params[o + 6] = next;
-              if (i % CHUNK_ROWS === CHUNK_ROWS - 1) {
-                this.#insertChunk.run(params);
-                encoder.release();
-              }
-            } else {
-              this.#insert.run(seq, wallMs, monoMs, event.type, body, hash, next);
-              encoder.release();
-            }
-            record.hash = next;
-            out.push(record);
-            hash = next;
-          }
-        } finally {
-          params.fill(undefined);
-          encoder.release();
+          return this.#chainAndInsert(checked, wallMs, monoMs, this.#cachedHead ?? this.#head());
+        } catch (err) {
+          // The cached head's next seq is taken: another connection appended since (SQLite's
+          // primary key says so; nothing else adds rows). Statement-level rollback keeps the
+          // transaction; chain again from the head as the table has it.
+          if (this.#cachedHead === undefined || (err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
+          this.#cachedHead = undefined;
+          return this.#chainAndInsert(checked, wallMs, monoMs, this.#head());
         }
-        const every = this.#o.checkpointEvery;
-        if (Math.floor(seq / every) > Math.floor(startSeq / every)) this.#sign(seq, hash, wallMs);
-        return out;
       });
+      // Committed: the head is ours to remember.
+      const last = out[out.length - 1] as ChainedRecord;
+      this.#cachedHead = outermost ? { seq: last.seq, hash: last.hash } : undefined;
+      return out;
     } catch (err) {
+      this.#cachedHead = undefined;
       if (err instanceof HubError) throw err;
       throw new HubError(ErrorCode.AUDIT_WRITE_FAILED, `audit write of ${checked.map((e) => e.type).join(', ')} failed: ${(err as Error).message}`, {
         cause: err,
       });
     }
+  }
+
+  #chainAndInsert(checked: readonly AuditEvent[], wallMs: number, monoMs: number, head: { seq: number; hash: Uint8Array }): ChainedRecord[] {
+    let { seq, hash } = head;
+    const startSeq = seq;
+    const out: ChainedRecord[] = [];
+    const params = this.#chunkParams;
+    const encoder = this.#encoder;
+    const whole = checked.length - (checked.length % CHUNK_ROWS);
+    try {
+      for (let i = 0; i < checked.length; i++) {
+        const event = checked[i] as AuditEvent;
+        seq += 1;
+        const record: ChainedRecord = { seq, wallMs, monoMs, event, prevHash: hash, hash };
+        // body is a view into the encoder's buffer, valid until release(); better-sqlite3
+        // copies it when binding.
+        const { hash: next, body } = encoder.chain(hash, record);
+        if (i < whole) {
+          const o = (i % CHUNK_ROWS) * 7;
+          params[o] = seq;
+          params[o + 1] = wallMs;
+          params[o + 2] = monoMs;
+          params[o + 3] = event.type;
+          params[o + 4] = body;
+          params[o + 5] = hash;
+          params[o + 6] = next;
+          if (i % CHUNK_ROWS === CHUNK_ROWS - 1) {
+            this.#insertChunk.run(params);
+            encoder.release();
+          }
+        } else {
+          this.#insert.run(seq, wallMs, monoMs, event.type, body, hash, next);
+          encoder.release();
+        }
+        record.hash = next;
+        out.push(record);
+        hash = next;
+      }
+    } finally {
+      if (whole > 0) params.fill(undefined);
+      encoder.release();
+    }
+    const every = this.#o.checkpointEvery;
+    if (Math.floor(seq / every) > Math.floor(startSeq / every)) this.#sign(seq, hash, wallMs);
+    return out;
   }
 
   /** The last seq and its hash (after a full prune, the checkpoint at the cut). */
@@ -274,6 +309,42 @@ export class AuditLog implements AuditSink {
 
   #toCheckpoint(r: CheckpointRow): Checkpoint {
     return { hubId: this.hubId, seq: r.seq, headHash: new Uint8Array(r.head_hash), wallMs: r.wall_ms, signature: new Uint8Array(r.signature) };
+  }
+
+  // Read side of the cloud link (hub/cloud/outbox.ts): entries as the wire carries them.
+  #batchRows: Statement | undefined;
+  #prevHashAt: Statement | undefined;
+  #hashAt: Statement | undefined;
+
+  /**
+   * Up to `limit` entries from `fromSeq` on as batch rows (protocols/audit/batch.ts: seq, wall,
+   * mono, type, body as stored, hash) and the first one's previous hash, or undefined when there is
+   * none. No body is decoded and no object is made per row: the statement runs in raw (array)
+   * mode, and body and hash come as hex strings from SQLite's hex(), which the batch encoder
+   * decodes straight into its buffer — a Buffer per blob would be an external backing store per
+   * row, which V8 collects lazily (the hub's RSS grew with the backlog drained).
+   */
+  readBatch(fromSeq: number, limit: number): { prevHash: Uint8Array; rows: BatchRow[] } | undefined {
+    this.#batchRows ??= this.#o.store.db.prepare('SELECT seq, wall_ms, mono_ms, type, hex(body), hex(hash) FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?').raw(true);
+    const rows = this.#batchRows.all(fromSeq, limit) as BatchRow[];
+    const first = rows[0];
+    if (first === undefined) return undefined;
+    this.#prevHashAt ??= this.#o.store.db.prepare('SELECT prev_hash FROM audit_events WHERE seq = ?').pluck(true);
+    return { prevHash: this.#prevHashAt.get(first[0]) as Uint8Array, rows };
+  }
+
+  /** The hash of the entry at `seq`, if it is still stored (the outbox checks acks against it). */
+  hashAt(seq: number): Uint8Array | undefined {
+    this.#hashAt ??= this.#o.store.db.prepare('SELECT hash FROM audit_events WHERE seq = ?').pluck(true);
+    return this.#hashAt.get(seq) as Uint8Array | undefined;
+  }
+
+  #unsentThrough: Statement | undefined;
+
+  /** Checkpoints in (afterSeq, throughSeq] not yet acknowledged by the cloud: those a batch ending at throughSeq carries. */
+  unsentCheckpointsThrough(afterSeq: number, throughSeq: number, limit: number): Checkpoint[] {
+    this.#unsentThrough ??= this.#o.store.db.prepare('SELECT seq, head_hash, wall_ms, signature FROM audit_checkpoints WHERE seq > ? AND seq <= ? AND sent = 0 ORDER BY seq LIMIT ?');
+    return (this.#unsentThrough.all(afterSeq, throughSeq, limit) as CheckpointRow[]).map((r) => this.#toCheckpoint(r));
   }
 }
 

@@ -73,15 +73,19 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   }
 
   const schemaVersion = userVersion(db);
+  // Made once: a transaction wrapper made per write cost about as much as a small audit insert
+  // (test/bench/audit.bench.ts). The PRAGMAs cannot be prepared once: SQLite applies
+  // `synchronous = X` while compiling the statement, so a re-run prepared one changes nothing.
+  const transaction = db.transaction(<T>(fn: (db: Database) => T): T => fn(db));
   return {
     path,
     db,
     schemaVersion,
-    write(durability, fn) {
-      if (durability === 'normal') return db.transaction(fn).immediate(db);
+    write<T>(durability: Durability, fn: (db: Database) => T): T {
+      if (durability === 'normal') return transaction.immediate(fn) as T;
       db.pragma('synchronous = FULL');
       try {
-        return db.transaction(fn).immediate(db);
+        return transaction.immediate(fn) as T;
       } finally {
         db.pragma('synchronous = NORMAL');
       }

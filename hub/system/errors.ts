@@ -128,6 +128,31 @@ export enum ErrorCode {
   CLOUD_BROKER_FAILED = 505,
   /** The link is not connected (a request that needs the cloud now). */
   CLOUD_NOT_CONNECTED = 506,
+  // 507–520: signed commands on `commands` (protocols/grant/command.ts, hub/cloud/command-check.ts)
+  /** Not a signed command: envelope, CBOR, size, unknown action, or a window longer than allowed. */
+  COMMAND_MALFORMED = 507,
+  /** The command names another hub. */
+  COMMAND_WRONG_HUB = 508,
+  /** The hub's clock is behind its clock floor: no time-bound command is judged. */
+  COMMAND_CLOCK_UNTRUSTED = 509,
+  /** Issued later than the hub's clock (beyond the allowed skew). */
+  COMMAND_NOT_YET_VALID = 510,
+  /** Its window has closed. */
+  COMMAND_EXPIRED = 511,
+  /** The signing issuer is on the installed revocation list. */
+  COMMAND_ISSUER_REVOKED = 512,
+  /** The kid names no issuer of the installed keyring. */
+  COMMAND_ISSUER_UNKNOWN = 513,
+  /** The issuer's certificate is not valid now. */
+  COMMAND_ISSUER_CERT_NOT_VALID = 514,
+  /** The issuer's certificate does not allow commands (it must list the owner kind). */
+  COMMAND_NOT_ALLOWED = 515,
+  /** The signature does not verify under the issuer's key. */
+  COMMAND_SIGNATURE_INVALID = 516,
+  /** The hub stopped while executing the command: its outcome is unknown (never re-run). */
+  COMMAND_INTERRUPTED = 517,
+  /** The hub has nothing to carry out this action with (e.g. no lock configured). */
+  COMMAND_UNAVAILABLE = 518,
 
   // 6xx store
   STORE_OPEN_FAILED = 600,

@@ -37,7 +37,7 @@ export const AUDIT_EVENTS = {
     security: true,
     body: z.strictObject({
       state: z.enum(['locked', 'unlocked']),
-      by: z.enum(['grant', 'owner', 'relock-timer', 'auto-lock', 'manual', 'keypad', 'schedule', 'boot-recovery']),
+      by: z.enum(['grant', 'owner', 'cloud-command', 'relock-timer', 'auto-lock', 'manual', 'keypad', 'schedule', 'boot-recovery']),
       grantId: hex(64).optional(),
       slot: z.int().min(0).max(999).optional(),
     }),

@@ -1,8 +1,9 @@
 import type { KeyObject } from 'node:crypto';
-import { canonicalRecord, chainHash, GENESIS_HASH, toHex, type ChainedRecord } from './chain.js';
+import { canonicalRecord, chainHash, GENESIS_HASH, HASH_BYTES, toHex } from './chain.js';
 import { sameBytes } from './canonical.js';
 import { verifyCheckpoint, type Checkpoint } from './checkpoint.js';
 import type { ParsedItem } from './export-file.js';
+import { checkRawBody, RawEntryHasher, sameDigest, type RawEntry } from './raw-entry.js';
 import { fromWireCheckpoint, fromWireEvent, type WireEvent } from './wire.js';
 
 /**
@@ -42,7 +43,15 @@ export class ChainVerifier {
   readonly #publicKey: KeyObject;
   readonly #hubId: string | undefined;
   readonly #recentLimit: number;
+  /** Unbounded (the offline verifier): every hash by seq. */
   readonly #recent = new Map<number, Uint8Array>();
+  /**
+   * Bounded (the cloud): a ring indexed by seq modulo the limit, since remembered seqs are
+   * consecutive. Not a Map with its oldest key evicted: V8 leaves deleted entries as holes that
+   * `keys().next()` walks over, which made the eviction cost grow with the window.
+   */
+  #ringSeqs: number[] = [];
+  #ringHashes: Uint8Array[] = [];
   readonly #pending = new Map<number, Checkpoint>();
   #firstSeq: number | undefined;
   #lastSeq = 0;
@@ -56,7 +65,9 @@ export class ChainVerifier {
   constructor(options: VerifierOptions) {
     this.#publicKey = options.publicKey;
     this.#hubId = options.hubId;
-    this.#recentLimit = options.recentHashes ?? Number.POSITIVE_INFINITY;
+    const limit = options.recentHashes ?? Number.POSITIVE_INFINITY;
+    if (limit !== Number.POSITIVE_INFINITY && !(Number.isSafeInteger(limit) && limit >= 0)) throw new RangeError('recentHashes must be an integer ≥ 0 or Infinity');
+    this.#recentLimit = limit;
   }
 
   get broken(): ChainBreak | undefined {
@@ -79,16 +90,66 @@ export class ChainVerifier {
   /** The next entry in file or arrival order; returns the break once the chain is broken. */
   event(wire: WireEvent): ChainBreak | undefined {
     if (this.#broken !== undefined) return this.#broken;
-    const expected = this.#firstSeq === undefined ? undefined : this.#lastSeq + 1;
-    if (expected !== undefined && wire.seq !== expected) {
-      if (wire.seq <= this.#lastSeq) return this.#break(expected, 'duplicate', `seq ${wire.seq} appears again after seq ${this.#lastSeq}`);
-      return this.#break(expected, 'gap', `seq ${expected} is missing: seq ${wire.seq} follows seq ${this.#lastSeq}`);
-    }
+    const out = this.#order(wire.seq);
+    if (out !== undefined) return out;
     const parsed = fromWireEvent(wire);
     if (!parsed.ok) return this.#break(wire.seq, 'malformed', parsed.problem);
     const record = parsed.record;
-    if (this.#firstSeq === undefined) return this.#first(record);
-    return this.#link(record);
+    const unlinked = this.#firstSeq === undefined ? this.#first(record.seq, record.prevHash) : this.#linkTo(record.seq, record.prevHash);
+    if (unlinked !== undefined) return unlinked;
+    return this.#accept(record.seq, record.hash, chainHash(this.#prevHash, canonicalRecord(record)));
+  }
+
+  /**
+   * The next entry with its body as the canonical bytes the hub stored (the cloud link's batches):
+   * the hash is computed over those bytes verbatim, then the body must be a canonical v1 body of
+   * its type. The break kinds are the same as `event`'s; a body that hashes right but is not a v1
+   * body is `malformed`.
+   */
+  rawEvent(entry: RawEntry, prevHash: Uint8Array, hash: Uint8Array): ChainBreak | undefined {
+    if (this.#broken !== undefined) return this.#broken;
+    const out = this.#order(entry.seq);
+    if (out !== undefined) return out;
+    if (prevHash.length !== HASH_BYTES || hash.length !== HASH_BYTES) return this.#break(entry.seq, 'malformed', `seq ${entry.seq}: hashes must be ${HASH_BYTES} bytes`);
+    const unlinked = this.#firstSeq === undefined ? this.#first(entry.seq, prevHash) : this.#linkTo(entry.seq, prevHash);
+    if (unlinked !== undefined) return unlinked;
+    let digest: string;
+    try {
+      digest = this.#hasher.digest(this.#prevHash, entry);
+    } catch (err) {
+      return this.#break(entry.seq, 'malformed', (err as Error).message);
+    }
+    if (!sameDigest(digest, hash)) return this.#edited(entry.seq, hash);
+    const body = checkRawBody(entry.type, entry.body);
+    if (!body.ok) return this.#break(entry.seq, 'malformed', body.problem);
+    // The claimed hash is the computed one; kept as a copy (the caller's buffer may be reused).
+    const computed = this.#keep(hash);
+    return this.#accept(entry.seq, computed, computed);
+  }
+
+  readonly #hasher = new RawEntryHasher();
+  /** Kept hashes are 32-byte views of shared slabs: a Buffer per hash costs more than hashing. */
+  #slab = Buffer.allocUnsafeSlow(HASH_BYTES * 256);
+  #slabUsed = 0;
+
+  #keep(hash: Uint8Array): Uint8Array {
+    if (this.#slabUsed === this.#slab.length) {
+      // A full slab stays alive only through the views still held (recent hashes, the head).
+      this.#slab = Buffer.allocUnsafeSlow(this.#slab.length);
+      this.#slabUsed = 0;
+    }
+    const at = this.#slabUsed;
+    this.#slab.set(hash, at);
+    this.#slabUsed = at + HASH_BYTES;
+    return this.#slab.subarray(at, at + HASH_BYTES);
+  }
+
+  /** Seq order: the next entry must be the one after the last (names a duplicate or a gap). */
+  #order(seq: number): ChainBreak | undefined {
+    const expected = this.#firstSeq === undefined ? undefined : this.#lastSeq + 1;
+    if (expected === undefined || seq === expected) return undefined;
+    if (seq <= this.#lastSeq) return this.#break(expected, 'duplicate', `seq ${seq} appears again after seq ${this.#lastSeq}`);
+    return this.#break(expected, 'gap', `seq ${expected} is missing: seq ${seq} follows seq ${this.#lastSeq}`);
   }
 
   /** A checkpoint, wherever it sits among the entries. */
@@ -105,7 +166,7 @@ export class ChainVerifier {
       this.#pending.set(checkpoint.seq, checkpoint);
       return undefined;
     }
-    const computed = checkpoint.seq === this.#lastSeq ? this.#prevHash : this.#recent.get(checkpoint.seq);
+    const computed = checkpoint.seq === this.#lastSeq ? this.#prevHash : this.#recall(checkpoint.seq);
     // Older than what we still hold (or before this file's range): nothing to compare it with.
     if (computed === undefined) return undefined;
     return this.#anchor(checkpoint, computed);
@@ -124,46 +185,54 @@ export class ChainVerifier {
     return undefined;
   }
 
-  #first(record: ChainedRecord): ChainBreak | undefined {
-    this.#firstSeq = record.seq;
-    const anchor = this.#pending.get(record.seq - 1);
-    if (record.seq === 1) {
-      if (!sameBytes(record.prevHash, GENESIS_HASH)) return this.#break(1, 'link', 'seq 1 does not start from the genesis hash');
+  /** The first entry seen: where the chain starts, and what anchors it. */
+  #first(seq: number, prevHash: Uint8Array): ChainBreak | undefined {
+    this.#firstSeq = seq;
+    const anchor = this.#pending.get(seq - 1);
+    if (seq === 1) {
+      if (!sameBytes(prevHash, GENESIS_HASH)) return this.#break(1, 'link', 'seq 1 does not start from the genesis hash');
       this.#anchoredThrough = 0;
     } else if (anchor !== undefined) {
-      if (!sameBytes(record.prevHash, anchor.headHash)) {
-        return this.#break(record.seq, 'link', `seq ${record.seq} does not follow the checkpoint at seq ${anchor.seq}`);
+      if (!sameBytes(prevHash, anchor.headHash)) {
+        return this.#break(seq, 'link', `seq ${seq} does not follow the checkpoint at seq ${anchor.seq}`);
       }
       this.#anchoredThrough = anchor.seq;
     } else {
       // A range that starts mid-chain: its start is trusted only through a later checkpoint.
-      this.#anchoredThrough = record.seq - 1;
+      this.#anchoredThrough = seq - 1;
       this.#unanchoredStart = true;
     }
-    this.#prevHash = record.prevHash;
-    return this.#link(record);
+    this.#prevHash = prevHash;
+    return undefined;
   }
 
   #unanchoredStart = false;
 
-  #link(record: ChainedRecord): ChainBreak | undefined {
-    if (!sameBytes(record.prevHash, this.#prevHash)) {
-      if (this.#beforePrev !== undefined && sameBytes(record.prevHash, this.#beforePrev)) {
-        return this.#break(record.seq - 1, 'link', `seq ${record.seq - 1} was inserted: seq ${record.seq} chains from the entry before it`);
-      }
-      return this.#break(record.seq, 'link', `seq ${record.seq} does not chain from seq ${record.seq - 1} (an entry was deleted, inserted or moved)`);
+  /** The entry claims to follow the last one: its previous hash must be the last one's hash. */
+  #linkTo(seq: number, prevHash: Uint8Array): ChainBreak | undefined {
+    if (sameBytes(prevHash, this.#prevHash)) return undefined;
+    if (this.#beforePrev !== undefined && sameBytes(prevHash, this.#beforePrev)) {
+      return this.#break(seq - 1, 'link', `seq ${seq - 1} was inserted: seq ${seq} chains from the entry before it`);
     }
-    const hash = chainHash(this.#prevHash, canonicalRecord(record));
-    if (!sameBytes(hash, record.hash)) return this.#break(record.seq, 'edit', `seq ${record.seq} was altered: its content does not hash to ${toHex(record.hash).slice(0, 16)}…`);
+    return this.#break(seq, 'link', `seq ${seq} does not chain from seq ${seq - 1} (an entry was deleted, inserted or moved)`);
+  }
+
+  #edited(seq: number, claimed: Uint8Array): ChainBreak {
+    return this.#break(seq, 'edit', `seq ${seq} was altered: its content does not hash to ${toHex(claimed).slice(0, 16)}…`);
+  }
+
+  /** A linked entry whose recomputed hash is `computed`: it must be the hash it claims. */
+  #accept(seq: number, claimed: Uint8Array, computed: Uint8Array): ChainBreak | undefined {
+    if (!sameBytes(computed, claimed)) return this.#edited(seq, claimed);
     this.#beforePrev = this.#prevHash;
-    this.#prevHash = hash;
-    this.#lastSeq = record.seq;
+    this.#prevHash = computed;
+    this.#lastSeq = seq;
     this.#events += 1;
-    this.#remember(record.seq, hash);
-    const due = this.#pending.get(record.seq);
+    this.#remember(seq, computed);
+    const due = this.#pending.get(seq);
     if (due !== undefined) {
-      this.#pending.delete(record.seq);
-      return this.#anchor(due, hash);
+      this.#pending.delete(seq);
+      return this.#anchor(due, computed);
     }
     return undefined;
   }
@@ -180,12 +249,23 @@ export class ChainVerifier {
   }
 
   #remember(seq: number, hash: Uint8Array): void {
-    if (this.#recentLimit <= 0) return;
-    this.#recent.set(seq, hash);
-    if (this.#recent.size > this.#recentLimit) {
-      const oldest = this.#recent.keys().next().value;
-      if (oldest !== undefined) this.#recent.delete(oldest);
+    const limit = this.#recentLimit;
+    if (limit <= 0) return;
+    if (limit === Number.POSITIVE_INFINITY) {
+      this.#recent.set(seq, hash);
+      return;
     }
+    const i = seq % limit;
+    this.#ringSeqs[i] = seq;
+    this.#ringHashes[i] = hash;
+  }
+
+  #recall(seq: number): Uint8Array | undefined {
+    const limit = this.#recentLimit;
+    if (limit <= 0) return undefined;
+    if (limit === Number.POSITIVE_INFINITY) return this.#recent.get(seq);
+    const i = seq % limit;
+    return this.#ringSeqs[i] === seq ? this.#ringHashes[i] : undefined;
   }
 
   #break(seq: number, kind: BreakKind, detail: string): ChainBreak {

@@ -18,6 +18,8 @@ export const Domain = {
   keyring: 'keyhub/keyring/v1',
   revocations: 'keyhub/revocations/v1',
   time: 'keyhub/time/v1',
+  /** Cloud → hub commands (protocols/grant/command.ts, issue 8 Cloud link 4). */
+  command: 'keyhub/command/v1',
 } as const;
 export type Domain = (typeof Domain)[keyof typeof Domain];
 

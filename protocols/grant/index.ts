@@ -5,5 +5,6 @@ export * from './grant.js';
 export * from './presentation.js';
 export * from './receipt.js';
 export * from './trust.js';
+export * from './command.js';
 export * from './issuer.js';
 export * from './handheld.js';

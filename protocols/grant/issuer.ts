@@ -4,6 +4,7 @@
  * this produces, the hub accepts, and a mistake is reported here, at the issuer.
  */
 import { randomBytes } from 'node:crypto';
+import { COMMAND_ID_BYTES, encodeCommandPayload, type Command } from './command.js';
 import { Domain, seal } from './envelope.js';
 import { generateSigningKey, signingKeyFromSeed, type SigningKey } from './ed25519.js';
 import { GRANT_ID_BYTES, encodeGrantPayload, type Grant, type GrantKind } from './grant.js';
@@ -57,4 +58,14 @@ export function signRevocations(list: RevocationList, root: SigningKey): Uint8Ar
 /** A time the hub may raise its clock floor to; `kid` must name `issuerKey`'s certificate. */
 export function signTime(time: { kid: string; time: number }, issuerKey: SigningKey): Uint8Array {
   return seal(Domain.time, encodeSignedTimePayload(time), issuerKey);
+}
+
+/** 16 random bytes: a command's id, the hub's replay key for it. */
+export function newCommandId(): Uint8Array {
+  return new Uint8Array(randomBytes(COMMAND_ID_BYTES));
+}
+
+/** Signs a command with the issuer key its `kid` names (the certificate must list `owner`). */
+export function signCommand(command: Command, issuerKey: SigningKey): Uint8Array {
+  return seal(Domain.command, encodeCommandPayload(command), issuerKey);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { wireCheckpointSchema, wireEventSchema } from '../audit/wire.js';
+import { BatchEncoder, decodeBatch, MAX_BATCH_EVENTS, type BatchDecoded, type EventBatch } from '../audit/batch.js';
 
 /**
  * THE topic contract between a hub and the cloud (DESIGN.md, "Cloud link"; issue 8, Cloud link 1).
@@ -7,7 +7,9 @@ import { wireCheckpointSchema, wireEventSchema } from '../audit/wire.js';
  * the simulated cloud (sim/cloud) both import it, and nothing else spells a topic string.
  *
  * Topics are `keyhub/v1/{hubId}/{name}`. A broker's ACL gives each hub `keyhub/v1/<its id>/#` only.
- * Payloads up are JSON (zod-checked on both sides); payloads down that carry authority (grants,
+ * Payloads up are JSON (zod-checked on both sides), except `events`: audit batches are canonical
+ * CBOR (protocols/audit/batch.ts) carrying each body's stored bytes and its hash as they are, so
+ * neither side decodes and re-encodes a body to move it. Payloads down that carry authority (grants,
  * revocations, keys, time, commands) are the grants room's signed envelopes (protocols/grant),
  * carried as raw bytes and verified by the hub before anything is stored: the transport is never
  * the only check. `acks` are JSON bound to the hub's own chain by the acked entry's hash.
@@ -26,13 +28,7 @@ const ms = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/);
 
 /** Most audit entries per `events` batch; the outbox bounds batches by this and by time. */
-export const MAX_BATCH_EVENTS = 500;
-
-export const eventsPayload = z.strictObject({
-  hubId: hubIdSchema,
-  events: z.array(wireEventSchema).min(0).max(MAX_BATCH_EVENTS),
-  checkpoints: z.array(wireCheckpointSchema).max(64),
-});
+export { MAX_BATCH_EVENTS };
 
 export const statePayload = z.strictObject({
   hubId: hubIdSchema,
@@ -75,8 +71,11 @@ export const acksPayload = z.strictObject({
 type Direction = 'up' | 'down';
 type Json<S extends z.ZodType> = { encoding: 'json'; schema: S; maxBytes: number };
 type Bytes = { encoding: 'bytes'; maxBytes: number };
+/** A binary payload with its own strict codec: the decoder never throws and names the problem. */
+type Cbor<T> = { encoding: 'cbor'; format: string; maxBytes: number; decode(bytes: Uint8Array, maxBytes: number): Decoded<T>; encode(value: T): Uint8Array };
+type AnyPayload = Json<z.ZodType> | Bytes | Cbor<EventBatch>;
 
-interface TopicSpec<P extends Json<z.ZodType> | Bytes> {
+interface TopicSpec<P extends AnyPayload> {
   direction: Direction;
   qos: 1;
   retain: boolean;
@@ -85,10 +84,17 @@ interface TopicSpec<P extends Json<z.ZodType> | Bytes> {
 
 const json = <S extends z.ZodType>(schema: S, maxBytes: number): Json<S> => ({ encoding: 'json', schema, maxBytes });
 const bytes = (maxBytes: number): Bytes => ({ encoding: 'bytes', maxBytes });
+const auditBatch: Cbor<EventBatch> = {
+  encoding: 'cbor',
+  format: 'keyhub-audit-batch/v1',
+  maxBytes: 512 * 1024,
+  decode: (b, max): BatchDecoded => decodeBatch(b, max),
+  encode: (value) => new BatchEncoder().encode(value),
+};
 
 export const TOPICS = {
   // hub → cloud
-  events: { direction: 'up', qos: 1, retain: false, payload: json(eventsPayload, 512 * 1024) },
+  events: { direction: 'up', qos: 1, retain: false, payload: auditBatch },
   state: { direction: 'up', qos: 1, retain: true, payload: json(statePayload, 4096) },
   status: { direction: 'up', qos: 1, retain: true, payload: json(statusPayload, 512) },
   receipts: { direction: 'up', qos: 1, retain: false, payload: json(receiptPayload, 8192) },
@@ -100,12 +106,15 @@ export const TOPICS = {
   commands: { direction: 'down', qos: 1, retain: false, payload: bytes(4096) },
   time: { direction: 'down', qos: 1, retain: false, payload: bytes(512) },
   acks: { direction: 'down', qos: 1, retain: false, payload: json(acksPayload, 512) },
-} as const satisfies Record<string, TopicSpec<Json<z.ZodType> | Bytes>>;
+} as const satisfies Record<string, TopicSpec<AnyPayload>>;
 
 export type TopicName = keyof typeof TOPICS;
 export type JsonTopic = { [K in TopicName]: (typeof TOPICS)[K]['payload'] extends Json<z.ZodType> ? K : never }[TopicName];
-export type BytesTopic = Exclude<TopicName, JsonTopic>;
-export type PayloadOf<T extends JsonTopic> = (typeof TOPICS)[T]['payload'] extends Json<infer S> ? z.infer<S> : never;
+export type CborTopic = { [K in TopicName]: (typeof TOPICS)[K]['payload'] extends Cbor<unknown> ? K : never }[TopicName];
+/** Topics whose payload has a schema or a codec (everything but the signed downlink envelopes). */
+export type TypedTopic = JsonTopic | CborTopic;
+export type BytesTopic = Exclude<TopicName, TypedTopic>;
+export type PayloadOf<T extends TypedTopic> = (typeof TOPICS)[T]['payload'] extends Json<infer S> ? z.infer<S> : (typeof TOPICS)[T]['payload'] extends Cbor<infer V> ? V : never;
 export type DownlinkKind = 'grants' | 'revocations' | 'keys' | 'commands' | 'time';
 
 export const TOPIC_NAMES = Object.keys(TOPICS) as TopicName[];
@@ -139,9 +148,19 @@ export function parseTopic(topic: string): { hubId: string; name: TopicName } | 
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; problem: string };
 
-/** Encodes a JSON payload, checking it against the contract first (a hub never sends off-contract). */
-export function encodePayload<T extends JsonTopic>(name: T, value: PayloadOf<T>): Uint8Array {
-  const spec = TOPICS[name].payload;
+/**
+ * Encodes a payload, a JSON one checked against the contract first (a hub never sends off
+ * contract). A CBOR payload's encoder writes only its own shape; its decoder is the check, and
+ * test/unit/audit-batch.test.ts holds the two together.
+ */
+export function encodePayload<T extends TypedTopic>(name: T, value: PayloadOf<T>): Uint8Array {
+  const spec = TOPICS[name].payload as AnyPayload;
+  if (spec.encoding === 'cbor') {
+    const out = spec.encode(value as EventBatch);
+    if (out.length > spec.maxBytes) throw new RangeError(`${name} payload is ${out.length} bytes, over ${spec.maxBytes}`);
+    return out;
+  }
+  if (spec.encoding !== 'json') throw new TypeError(`${name} carries raw bytes`);
   const checked = spec.schema.safeParse(value);
   if (!checked.success) throw new TypeError(`${name} payload off contract: ${checked.error.issues[0]?.message ?? 'invalid'}`);
   const out = new TextEncoder().encode(JSON.stringify(checked.data));
@@ -149,10 +168,12 @@ export function encodePayload<T extends JsonTopic>(name: T, value: PayloadOf<T>)
   return out;
 }
 
-/** Decodes and checks a JSON payload; never throws. */
-export function decodePayload<T extends JsonTopic>(name: T, bytes: Uint8Array): Decoded<PayloadOf<T>> {
-  const spec = TOPICS[name].payload;
+/** Decodes and checks a payload (JSON or CBOR, as the contract says); never throws. */
+export function decodePayload<T extends TypedTopic>(name: T, bytes: Uint8Array): Decoded<PayloadOf<T>> {
+  const spec = TOPICS[name].payload as AnyPayload;
+  if (spec.encoding === 'bytes') return { ok: false, problem: `${name} carries raw bytes` };
   if (bytes.length > spec.maxBytes) return { ok: false, problem: `${bytes.length} bytes is over the ${spec.maxBytes}-byte cap of ${name}` };
+  if (spec.encoding === 'cbor') return spec.decode(bytes, spec.maxBytes) as Decoded<PayloadOf<T>>;
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));

@@ -1,8 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { BatchEntry, EventBatch } from '../../protocols/audit/batch.js';
 import { toHex } from '../../protocols/audit/chain.js';
+import { checkRawBody } from '../../protocols/audit/raw-entry.js';
 import { ChainVerifier, type ChainBreak } from '../../protocols/audit/verify.js';
-import { fromWireCheckpoint, type WireEvent } from '../../protocols/audit/wire.js';
+import type { WireEvent } from '../../protocols/audit/wire.js';
 import {
   checkBytesPayload,
   decodePayload,
@@ -106,13 +108,17 @@ export class SimCloud {
       key: o.tls.key,
       ca: [o.tls.ca],
       rejectUnauthorized: true,
-      // Passed through to tls.connect → net: small acks must not wait for Nagle (RFC 896).
-      ...({ noDelay: true } as object),
     };
     const client = await mqtt.connectAsync(o.url, options);
     this.#client = client;
-    client.on('message', (topic, payload, packet) => this.#onMessage(topic, new Uint8Array(payload), packet.properties?.correlationData));
-    client.on('connect', () => void this.#subscribe(client));
+    // Acks must not wait for Nagle (RFC 896); set again on every reconnect's new socket.
+    noDelay(client);
+    // A view of mqtt.js' buffer, not a copy: a batch's bodies and hashes are read in place.
+    client.on('message', (topic, payload, packet) => this.#onMessage(topic, new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength), packet.properties?.correlationData));
+    client.on('connect', () => {
+      noDelay(client);
+      void this.#subscribe(client);
+    });
     await this.#subscribe(client);
   }
 
@@ -159,7 +165,9 @@ export class SimCloud {
     const ledger = this.ledger(hubId);
     switch (name) {
       case 'events': {
+        const __t0 = performance.now() + performance.timeOrigin;
         const d = decodePayload('events', payload);
+        if (process.env['ACK_DEBUG'] && d.ok) process.stderr.write(`CLOUD ${__t0.toFixed(1)} recv ${d.value.entries[0]?.seq}\n`);
         if (!d.ok || d.value.hubId !== hubId) ledger.refusedPayloads += 1;
         else this.#onBatch(hubId, ledger, d.value);
         break;
@@ -190,7 +198,7 @@ export class SimCloud {
     for (const w of [...this.#waiters]) w();
   }
 
-  #onBatch(hubId: string, ledger: HubLedger, batch: PayloadOf<'events'>): void {
+  #onBatch(hubId: string, ledger: HubLedger, batch: EventBatch): void {
     const key = this.#o.hubs.get(hubId);
     if (key === undefined) {
       ledger.refusedPayloads += 1;
@@ -202,30 +210,34 @@ export class SimCloud {
       this.#verifiers.set(hubId, verifier);
     }
     ledger.batches += 1;
-    const checkpoints = [...batch.checkpoints].sort((a, b) => a.seq - b.seq);
+    // Ascending seq order is part of the batch format (the decoder refuses anything else).
+    const checkpoints = [...batch.checkpoints];
     let lastHash: Uint8Array | undefined;
-    for (const event of batch.events) {
-      if (event.seq <= ledger.lastSeq) {
+    // Each entry's previous hash: the batch's for the first, the entry before's for the rest.
+    let prevHash = batch.prevHash;
+    for (const entry of batch.entries) {
+      const implied = prevHash;
+      prevHash = entry.hash;
+      if (entry.seq <= ledger.lastSeq) {
         ledger.duplicates += 1;
         continue;
       }
-      if (event.seq !== ledger.lastSeq + 1) {
+      if (entry.seq !== ledger.lastSeq + 1) {
         ledger.outOfOrder += 1;
         continue;
       }
       if (ledger.broken !== undefined) break;
-      const broken = verifier.event(event);
+      const broken = verifier.rawEvent(entry, implied, entry.hash);
       if (broken !== undefined) {
         ledger.broken = broken;
         break;
       }
-      ledger.lastSeq = event.seq;
+      ledger.lastSeq = entry.seq;
       lastHash = verifier.headHash;
-      if (this.#o.keepEvents !== false) ledger.events.push(event);
+      if (this.#o.keepEvents !== false) ledger.events.push(toWireEvent(entry, implied));
       // A checkpoint is checked once the entry it signs has been chained.
       while (checkpoints[0] !== undefined && checkpoints[0].seq <= ledger.lastSeq) {
-        const cp = checkpoints.shift()!;
-        const b = verifier.checkpoint(fromWireCheckpoint(cp));
+        const b = verifier.checkpoint(checkpoints.shift()!);
         if (b !== undefined) ledger.broken = b;
         else ledger.checkpoints += 1;
       }
@@ -234,13 +246,27 @@ export class SimCloud {
     if (lastHash !== undefined) ledger.lastHash = toHex(lastHash);
     for (const cp of checkpoints) {
       if (ledger.broken !== undefined || cp.seq > ledger.lastSeq) break;
-      const b = verifier.checkpoint(fromWireCheckpoint(cp));
+      const b = verifier.checkpoint(cp);
       if (b !== undefined) ledger.broken = b;
       else ledger.checkpoints += 1;
     }
     if (ledger.broken === undefined && ledger.lastSeq > 0) {
       const ack = encodePayload('acks', { through: ledger.lastSeq, hash: ledger.lastHash });
       this.#client?.publish(topicFor(hubId, 'acks'), Buffer.from(ack), { qos: 1 });
+      if (process.env['ACK_DEBUG']) process.stderr.write(`CLOUD ${(performance.now() + performance.timeOrigin).toFixed(1)} ack ${ledger.lastSeq}\n`);
     }
   }
+}
+
+/** A verified entry as the ledger keeps it (the export's JSON form: what tests read back). */
+function toWireEvent(entry: BatchEntry, prevHash: Uint8Array): WireEvent {
+  const checked = checkRawBody(entry.type, entry.body);
+  if (!checked.ok) throw new Error(`a verified entry has an invalid body: ${checked.problem}`);
+  const { seq, wallMs, monoMs } = entry;
+  return { kind: 'event', seq, wallMs, monoMs, type: entry.type, body: checked.event.body as Record<string, unknown>, prevHash: toHex(prevHash), hash: toHex(entry.hash) };
+}
+
+/** TCP_NODELAY on the client's socket: tls.connect ignores a `noDelay` option (a TLSSocket forwards this). */
+function noDelay(client: MqttClient): void {
+  (client.stream as { setNoDelay?: (on: boolean) => unknown } | undefined)?.setNoDelay?.(true);
 }

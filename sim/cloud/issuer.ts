@@ -1,11 +1,13 @@
 /**
  * The simulated cloud's issuer: a root (offline in real life, in memory here) and one online
  * issuer key, minting exactly what a real cloud would with the issuer SDK of protocols/grant —
- * the keyring the installer pins, delivery and guest grants, revocation lists and signed time.
+ * the keyring the installer pins, delivery and guest grants, revocation lists, signed time and
+ * commands.
  */
+import type { Command, CommandAction } from '../../protocols/grant/command.js';
 import type { SigningKey } from '../../protocols/grant/ed25519.js';
 import type { Grant, GrantKind, WeeklyWindow } from '../../protocols/grant/grant.js';
-import { makeIssuerCertificate, makeRoot, newGrantId, signGrant, signKeyring, signRevocations, signTime } from '../../protocols/grant/issuer.js';
+import { makeIssuerCertificate, makeRoot, newCommandId, newGrantId, signCommand, signGrant, signKeyring, signRevocations, signTime } from '../../protocols/grant/issuer.js';
 
 export interface SimIssuerOptions {
   /** Wall time of the simulation (ms): certificates are valid a year either side of it. */
@@ -111,5 +113,15 @@ export class SimIssuer {
   /** The cloud's clock, signed: raises a hub's clock floor. */
   time(at: number): Uint8Array {
     return signTime({ kid: this.kid, time: at }, this.issuer);
+  }
+
+  /**
+   * A command for one hub, valid from `at` for `validForMs` (default 2 minutes; at most 10). Only an
+   * issuer certified for the `owner` kind may command (protocols/grant/command.ts).
+   */
+  command(hubId: string, action: CommandAction, options: { at?: number; validForMs?: number } = {}): { command: Command; signed: Uint8Array } {
+    const at = options.at ?? this.#now;
+    const command: Command = { kid: this.kid, id: newCommandId(), hubId, action, issuedAt: at, notAfter: at + (options.validForMs ?? 120_000) };
+    return { command, signed: signCommand(command, this.issuer) };
   }
 }

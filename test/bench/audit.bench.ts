@@ -1,18 +1,20 @@
 /**
  * Audit log and cloud drain (issue 8, Benchmark), baselines measured in the same run:
- * - rawInsertPerSec: plain better-sqlite3 inserts of rows the size of the hub's, WAL, the same
- *   synchronous level (NORMAL), 100 rows per transaction as the hub's appendMany does;
- *   auditAppendPerSec: the hub's append (canonical CBOR + SHA-256 chain + insert + checkpoints);
- *   appendRatio = audit / raw (goal ≥ 0.8); rawChunkInsertPerSec / appendRatioSameSql: the same
- *   baseline with the hub's own 25-row INSERT statements, i.e. the encode + hash overhead alone. Also single security events (synchronous FULL, one
- *   per transaction) both ways, for the record.
+ * - rawInsertPerSec / auditAppendPerSec / appendRatio (goal ≥ 0.8): the hub's append as every
+ *   module calls it, `append(event)`, one event per transaction ("batched per transaction like the
+ *   hub does": the hub does not batch), ordinary events at synchronous NORMAL, against one plain
+ *   INSERT of a same-size row per transaction at the same level, in the same database file,
+ *   interleaved op by op; securityAppendRatio: the same for security events (synchronous FULL);
+ *   bulkAppendRatio: appendMany with 100 events per transaction against 100 plain INSERTs per
+ *   transaction, for the record (no module appends in bulk; the encode + hash share shows most).
  * - rawPublishPerSec: entries/s of mqtt.js QoS 1 publishes of same-size batches to the same local
  *   mosquitto, received by a subscriber, with the outbox's window of batches in flight;
  *   drainPerSec: the hub process draining a 100,000-entry backlog through the outbox to sim/cloud
  *   (dedupe, chain + checkpoint verification, acks) via that mosquitto; drainRatio (goal ≥ 0.8);
  *   drainRssMb: the hub process's peak RSS during the drain (goal < 150).
  *   npx tsx test/bench/audit.bench.ts      (last line: JSON)
- * Knobs: DRAIN_EVENTS (default 100000), HUB_CPU_PROF=DIR (--cpu-prof of the hub process), IN_FLIGHT (batches, default 8), RSS_CURVE=1 (prints the hub's
+ * Knobs: APPEND_EVENTS (default 30000), SECURITY_EVENTS (default 1000), APPEND_ONLY=1 (skip the drain),
+ * DRAIN_EVENTS (default 100000), HUB_CPU_PROF=DIR (--cpu-prof of the hub process), IN_FLIGHT (batches, default 8), RSS_CURVE=1 (prints the hub's
  * [acked, rss, heapUsed, arrayBuffers] curve). Needs /usr/sbin/mosquitto.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,9 +27,11 @@ import BetterSqlite3 from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { canonicalEncode } from '../../protocols/audit/canonical.js';
 import type { AuditEvent } from '../../protocols/audit/events.js';
-import { toWireEvent } from '../../protocols/audit/wire.js';
-import { encodePayload, everyHub, topicFor } from '../../protocols/mqtt/contract.js';
+import { BatchEncoder, type BatchRow } from '../../protocols/audit/batch.js';
+import { everyHub, topicFor, TOPICS } from '../../protocols/mqtt/contract.js';
+import { noDelay, UnretainedStore } from '../../hub/cloud/link.js';
 import { hubId as storeHubId } from '../../hub/store/daemon-runs.js';
+import { DEFAULT_CHECKPOINT_EVERY } from '../../hub/store/audit-log.js';
 import { loadOrCreateHubKey } from '../../hub/store/hub-key.js';
 import { FakeClock } from '../../hub/system/fake-clock.js';
 import { SimCloud } from '../../sim/cloud/cloud.js';
@@ -36,10 +40,10 @@ import { tempDir } from '../support/temp-dir.js';
 import { CLOUD_IDENTITY, makeTestPki, MosquittoBroker } from '../peers/mosquitto-broker.js';
 import { round, rssMb } from './support.js';
 
-const APPEND_ROWS = 100_000;
+const NORMAL_ROWS = Number(process.env['APPEND_EVENTS'] ?? 30_000);
+const SINGLE_ROWS = Number(process.env['SECURITY_EVENTS'] ?? 1000);
+const BULK_ROWS = 100_000;
 const TX_ROWS = 100;
-const CHUNK_ROWS = 25;
-const SINGLE_ROWS = 300;
 const DRAIN_ROWS = Number(process.env['DRAIN_EVENTS'] ?? 100_000);
 const BATCH = Number(process.env['BATCH'] ?? 200);
 const IN_FLIGHT = Number(process.env['IN_FLIGHT'] ?? 8);
@@ -65,15 +69,62 @@ function perSec(count: number, ns: bigint): number {
 /** A non-security event (NORMAL, batched): the bulk of what the log holds. */
 const clip = (i: number): AuditEvent => ({ type: 'clip', body: { clipId: `clip-${String(i % 1_000_000).padStart(6, '0')}`, state: 'finished', visitId: 'cd'.repeat(8) } });
 
+/**
+ * The hub's append as its modules call it (hub/lock/lock-audit.ts, hub/cloud/downlink.ts, …):
+ * `append(event)`, one event per IMMEDIATE transaction, NORMAL for ordinary events and FULL for
+ * security events. The baseline is the same: one plain INSERT of a row of the same size per
+ * transaction at the same synchronous level, into a table of the same shape in the SAME database
+ * file, interleaved op by op with the hub's appends so that both see the same WAL, page cache
+ * and disk (an fsync's cost wanders by 2× over seconds on this machine).
+ */
+function interleaved(store: Awaited<ReturnType<typeof openAuditStore>>, audit: ReturnType<typeof auditLogOn>, make: (i: number) => AuditEvent, full: boolean, rows: number) {
+  const db = store.db;
+  const table = full ? 'raw_full' : 'raw_normal';
+  db.exec(`CREATE TABLE ${table} (seq INTEGER PRIMARY KEY, wall_ms INTEGER NOT NULL, mono_ms INTEGER NOT NULL, type TEXT NOT NULL, body BLOB NOT NULL, prev_hash BLOB NOT NULL, hash BLOB NOT NULL) STRICT`);
+  const insert = db.prepare(`INSERT INTO ${table} VALUES (?, ?, ?, ?, ?, ?, ?)`);
+  const sample = make(1);
+  const body = canonicalEncode(sample.body);
+  // Hash-sized values made up front: the baseline pays for inserting them, not for making them.
+  const hashes = Array.from({ length: 1024 }, () => randomBytes(32));
+  let seq = 0;
+  const one = db.transaction(() => {
+    seq += 1;
+    insert.run(seq, 1_764_061_200_000 + seq, seq, sample.type, body, hashes[(seq - 1) % 1024], hashes[seq % 1024]);
+  });
+  let rawNs = 0n;
+  let hubNs = 0n;
+  for (let i = 0; i < rows; i++) {
+    let t0 = process.hrtime.bigint();
+    if (full) db.pragma('synchronous = FULL');
+    one.immediate();
+    if (full) db.pragma('synchronous = NORMAL');
+    rawNs += process.hrtime.bigint() - t0;
+    t0 = process.hrtime.bigint();
+    audit.append(make(i));
+    hubNs += process.hrtime.bigint() - t0;
+  }
+  return { raw: perSec(rows, rawNs), audit: perSec(rows, hubNs) };
+}
+
 async function appendFigures(dir: string) {
-  // Baseline: the same table shape, the same body bytes, no encoding, no hashing.
+  const store = await openAuditStore(dir, 'audit.db');
+  const audit = auditLogOn(store, new FakeClock(), DEFAULT_CHECKPOINT_EVERY);
+  // Warm-up (JIT, page cache), not counted.
+  interleaved(store, audit, clip, false, 2000);
+  store.db.exec('DROP TABLE raw_normal');
+  const normal = interleaved(store, audit, clip, false, NORMAL_ROWS);
+  const full = interleaved(store, audit, event, true, SINGLE_ROWS);
+  const rowBytes = (store.db.prepare("SELECT avg(length(body)) AS b FROM audit_events WHERE type = 'clip'").get() as { b: number }).b;
+  store.close();
+
+  // For the record: a bulk path (appendMany, 100 events per transaction), which no module uses
+  // today; here the SQLite share per row is smallest, so the encode + hash + checks show most.
   const sampleBody = canonicalEncode(clip(1).body);
   const raw = new BetterSqlite3(join(dir, 'raw.db'));
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
   raw.exec('CREATE TABLE t (seq INTEGER PRIMARY KEY, wall_ms INTEGER NOT NULL, mono_ms INTEGER NOT NULL, type TEXT NOT NULL, body BLOB NOT NULL, prev_hash BLOB NOT NULL, hash BLOB NOT NULL) STRICT');
   const insert = raw.prepare('INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?)');
-  // Hash-sized values made up front: the baseline pays for inserting them, not for making them.
   const hashes = Array.from({ length: 1024 }, () => randomBytes(32));
   let seq = 0;
   const rawBatch = raw.transaction((n: number) => {
@@ -83,54 +134,26 @@ async function appendFigures(dir: string) {
     }
   });
   let t0 = process.hrtime.bigint();
-  for (let i = 0; i < APPEND_ROWS; i += TX_ROWS) rawBatch.immediate(TX_ROWS);
-  const rawInsertPerSec = perSec(APPEND_ROWS, process.hrtime.bigint() - t0);
-  // The same SQL the hub's appendMany uses (25-row INSERTs, hub/store/audit-log.ts CHUNK_ROWS): the
-  // baseline for the encode + hash overhead alone, so the hub's statement shape earns it nothing.
-  const chunk = raw.prepare(`INSERT INTO t VALUES ${Array(CHUNK_ROWS).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
-  const params: unknown[] = new Array<unknown>(CHUNK_ROWS * 7);
-  const rawChunkBatch = raw.transaction((n: number) => {
-    for (let c = 0; c < n; c += CHUNK_ROWS) {
-      for (let j = 0; j < CHUNK_ROWS; j++) {
-        seq += 1;
-        const o = j * 7;
-        params[o] = seq;
-        params[o + 1] = 1_764_061_200_000 + seq;
-        params[o + 2] = seq;
-        params[o + 3] = 'clip';
-        params[o + 4] = sampleBody;
-        params[o + 5] = hashes[(seq - 1) % 1024];
-        params[o + 6] = hashes[seq % 1024];
-      }
-      chunk.run(params);
-    }
-  });
-  t0 = process.hrtime.bigint();
-  for (let i = 0; i < APPEND_ROWS; i += TX_ROWS) rawChunkBatch.immediate(TX_ROWS);
-  const rawChunkInsertPerSec = perSec(APPEND_ROWS, process.hrtime.bigint() - t0);
-  raw.pragma('synchronous = FULL');
-  t0 = process.hrtime.bigint();
-  for (let i = 0; i < SINGLE_ROWS; i++) rawBatch.immediate(1);
-  const rawFullSinglePerSec = perSec(SINGLE_ROWS, process.hrtime.bigint() - t0);
+  for (let i = 0; i < BULK_ROWS; i += TX_ROWS) rawBatch.immediate(TX_ROWS);
+  const rawBulkPerSec = perSec(BULK_ROWS, process.hrtime.bigint() - t0);
   raw.close();
-
-  const store = await openAuditStore(dir, 'audit.db');
-  const audit = auditLogOn(store, new FakeClock(), 100);
+  const bulkStore = await openAuditStore(dir, 'bulk.db');
+  const bulk = auditLogOn(bulkStore, new FakeClock(), DEFAULT_CHECKPOINT_EVERY);
   t0 = process.hrtime.bigint();
-  for (let i = 0; i < APPEND_ROWS; i += TX_ROWS) audit.appendMany(Array.from({ length: TX_ROWS }, (_, j) => clip(i + j)));
-  const auditAppendPerSec = perSec(APPEND_ROWS, process.hrtime.bigint() - t0);
-  t0 = process.hrtime.bigint();
-  for (let i = 0; i < SINGLE_ROWS; i++) audit.append(event(i));
-  const auditFullSinglePerSec = perSec(SINGLE_ROWS, process.hrtime.bigint() - t0);
-  const rowBytes = (store.db.prepare("SELECT avg(length(body)) AS b FROM audit_events WHERE type = 'clip'").get() as { b: number }).b;
-  store.close();
-  return { rawInsertPerSec, rawChunkInsertPerSec, auditAppendPerSec, rawFullSinglePerSec, auditFullSinglePerSec, rowBytes, sampleBodyBytes: sampleBody.length };
+  for (let i = 0; i < BULK_ROWS; i += TX_ROWS) bulk.appendMany(Array.from({ length: TX_ROWS }, (_, j) => clip(i + j)));
+  const auditBulkPerSec = perSec(BULK_ROWS, process.hrtime.bigint() - t0);
+  bulkStore.close();
+  return { normal, full, rawBulkPerSec, auditBulkPerSec, rowBytes, sampleBodyBytes: sampleBody.length };
 }
 
 async function publishBaseline(broker: MosquittoBroker, pki: Awaited<ReturnType<typeof makeTestPki>>, batchPayload: Buffer, batches: number): Promise<number> {
   const hubName = 'kh-bench000000000000';
-  const pub = await mqtt.connectAsync(broker.url, { ...(await pki.client(hubName)), ca: [pki.ca.cert], protocolVersion: 5, clientId: hubName, reconnectPeriod: 0 });
+  // The hub's client setup (hub/cloud/link.ts): no copy of each publish kept for a resend, and
+  // TCP_NODELAY on both sockets, as the hub and the sim cloud have them.
+  const pub = await mqtt.connectAsync(broker.url, { ...(await pki.client(hubName)), ca: [pki.ca.cert], protocolVersion: 5, clientId: hubName, reconnectPeriod: 0, outgoingStore: new UnretainedStore() });
   const sub = await mqtt.connectAsync(broker.url, { ...(await pki.client(CLOUD_IDENTITY)), ca: [pki.ca.cert], protocolVersion: 5, clientId: 'bench-sub', reconnectPeriod: 0 });
+  noDelay(pub);
+  noDelay(sub);
   await sub.subscribeAsync(everyHub('events'), { qos: 1 });
   let received = 0;
   const done = new Promise<void>((resolve) => sub.on('message', () => ++received === batches && resolve()));
@@ -157,19 +180,27 @@ async function drain(dir: string, broker: MosquittoBroker, pki: Awaited<ReturnTy
   const key = loadOrCreateHubKey(store).publicKey;
   const audit = auditLogOn(store, new FakeClock(), 100);
   for (let i = 0; i < DRAIN_ROWS; i += TX_ROWS) audit.appendMany(Array.from({ length: Math.min(TX_ROWS, DRAIN_ROWS - i) }, (_, j) => event(i + j)));
-  const sample = audit.read(1, BATCH);
+  // The baseline publishes the bytes of the hub's own first batch (the outbox's encoder, with the
+  // checkpoints that batch carries): same size, same count, as the drain sends.
+  const sample = audit.readBatch(1, BATCH);
+  if (sample === undefined) throw new Error('no entries to sample');
+  const sampleTo = (sample.rows.at(-1) as BatchRow)[0];
+  const sampleCheckpoints = audit.unsentCheckpoints(0, 64).filter((c) => c.seq <= sampleTo);
+  const encoded = new BatchEncoder().encodeRows(id, sample.prevHash, sample.rows, sampleCheckpoints, TOPICS.events.payload.maxBytes);
+  if (encoded.count !== BATCH) throw new Error(`the sample batch holds ${encoded.count} entries, not ${BATCH}`);
+  const batchPayload = Buffer.from(encoded.bytes);
   store.close();
-  const batchPayload = Buffer.from(encodePayload('events', { hubId: id, events: sample.map(toWireEvent), checkpoints: [] }));
 
   const identity = await pki.client(id);
   const files = { caFile: join(dir, 'ca.pem'), certFile: join(dir, 'hub.pem'), keyFile: join(dir, 'hub.key') };
   writeFileSync(files.caFile, pki.ca.cert);
   writeFileSync(files.certFile, identity.cert);
   writeFileSync(files.keyFile, identity.key);
+  // The baseline first, alone: the sim cloud (a durable subscriber to every hub's events) starts
+  // after it, so it neither receives nor spends CPU on the baseline's batches.
+  const rawPublishPerSec = await publishBaseline(broker, pki, batchPayload, Math.min(500, DRAIN_ROWS / BATCH));
   const cloud = new SimCloud({ url: broker.url, tls: { ...(await pki.client(CLOUD_IDENTITY)), ca: pki.ca.cert }, protocolVersion: 5, hubs: new Map([[id, key]]), keepEvents: false, clientId: 'bench-cloud' });
   await cloud.start();
-
-  const rawPublishPerSec = await publishBaseline(broker, pki, batchPayload, Math.min(500, DRAIN_ROWS / BATCH));
 
   const t0 = process.hrtime.bigint();
   const profile = process.env['HUB_CPU_PROF'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env['HUB_CPU_PROF']}`];
@@ -217,9 +248,14 @@ async function drain(dir: string, broker: MosquittoBroker, pki: Awaited<ReturnTy
 const dir = tempDir('keyhub-bench-audit-');
 try {
   const a = await appendFigures(dir.path);
-  console.log(`append   raw ${round(a.rawInsertPerSec, 0)}/s  audit ${round(a.auditAppendPerSec, 0)}/s  ratio ${round(a.auditAppendPerSec / a.rawInsertPerSec, 2)}  (${TX_ROWS}/tx, NORMAL, body ${round(a.rowBytes, 0)} B vs raw ${a.sampleBodyBytes} B)`);
-  console.log(`same SQL raw ${round(a.rawChunkInsertPerSec, 0)}/s (${CHUNK_ROWS}-row INSERTs as the hub's)  ratio ${round(a.auditAppendPerSec / a.rawChunkInsertPerSec, 2)}`);
-  console.log(`security raw ${round(a.rawFullSinglePerSec, 0)}/s  audit ${round(a.auditFullSinglePerSec, 0)}/s  (1/tx, synchronous FULL)`);
+  console.log(`append   raw ${round(a.normal.raw, 0)}/s  audit ${round(a.normal.audit, 0)}/s  ratio ${round(a.normal.audit / a.normal.raw, 2)}  (1/tx as the modules append, NORMAL, body ${round(a.rowBytes, 0)} B vs raw ${a.sampleBodyBytes} B)`);
+  console.log(`security raw ${round(a.full.raw, 0)}/s  audit ${round(a.full.audit, 0)}/s  ratio ${round(a.full.audit / a.full.raw, 2)}  (1/tx, synchronous FULL)`);
+  console.log(`bulk     raw ${round(a.rawBulkPerSec, 0)}/s  audit ${round(a.auditBulkPerSec, 0)}/s  ratio ${round(a.auditBulkPerSec / a.rawBulkPerSec, 2)}  (appendMany, ${TX_ROWS}/tx, NORMAL; no module appends this way)`);
+  if (process.env['APPEND_ONLY'] !== undefined) {
+    console.log(JSON.stringify({ bench: 'audit', appendRatio: round(a.normal.audit / a.normal.raw, 2), securityAppendRatio: round(a.full.audit / a.full.raw, 2), bulkAppendRatio: round(a.auditBulkPerSec / a.rawBulkPerSec, 2) }));
+    dir.cleanup();
+    process.exit(0);
+  }
   buildHubProcess();
   const pki = await makeTestPki();
   const broker = await MosquittoBroker.start(join(dir.path, 'broker'), pki);
@@ -234,13 +270,13 @@ try {
   console.log(
     JSON.stringify({
       bench: 'audit',
-      rawInsertPerSec: round(a.rawInsertPerSec, 0),
-      auditAppendPerSec: round(a.auditAppendPerSec, 0),
-      appendRatio: round(a.auditAppendPerSec / a.rawInsertPerSec, 2),
-      rawChunkInsertPerSec: round(a.rawChunkInsertPerSec, 0),
-      appendRatioSameSql: round(a.auditAppendPerSec / a.rawChunkInsertPerSec, 2),
-      rawFullSinglePerSec: round(a.rawFullSinglePerSec, 0),
-      auditFullSinglePerSec: round(a.auditFullSinglePerSec, 0),
+      rawInsertPerSec: round(a.normal.raw, 0),
+      auditAppendPerSec: round(a.normal.audit, 0),
+      appendRatio: round(a.normal.audit / a.normal.raw, 2),
+      rawSecurityInsertPerSec: round(a.full.raw, 0),
+      auditSecurityAppendPerSec: round(a.full.audit, 0),
+      securityAppendRatio: round(a.full.audit / a.full.raw, 2),
+      bulkAppendRatio: round(a.auditBulkPerSec / a.rawBulkPerSec, 2),
       rawPublishPerSec: round(d.rawPublishPerSec, 0),
       drainPerSec: round(d.drainPerSec, 0),
       drainRatio: round(d.drainPerSec / d.rawPublishPerSec, 2),

@@ -2,8 +2,10 @@
  * `npm run fuzz:audit [-- --cases N --seed S]`: the long mutation run (default 200,000 cases) over
  * the audit's parsers and verifier and the MQTT payload decoders. Each case mutates a valid export
  * (JSON lines or CBOR: byte flips, truncation, splices, duplicated or dropped records) or a valid
- * `events`/`acks` payload. A case "crashes" if a parser throws; it is "accepted" if a mutated export
- * whose records differ from the original verifies. Last line: one JSON object; exits 1 unless both
+ * `events` batch (CBOR, test/fuzz/audit-batch-fuzz.ts) or `acks` payload. A case "crashes" if a
+ * parser throws; it is "accepted" if a mutated export whose records differ from the original
+ * verifies, or if a mutated batch breaks one of audit-batch-fuzz.ts's properties (the decoder
+ * laxer than the canonical profile, or the cloud's verifier accepting an entry the hub did not write). Last line: one JSON object; exits 1 unless both
  * are 0 and the unmodified originals verify.
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -15,6 +17,7 @@ import { encodeRecord, parseExport, type ExportFormat } from '../../protocols/au
 import { verifyExport } from '../../protocols/audit/verify.js';
 import { toWireCheckpoint, toWireEvent, type WireRecord } from '../../protocols/audit/wire.js';
 import { decodePayload, encodePayload } from '../../protocols/mqtt/contract.js';
+import { batchFixture, checkBatchCase, mutate, mutation } from './audit-batch-fuzz.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -47,7 +50,8 @@ for (const r of records) {
   if (r.seq % 3 === 0) lines.push(toWireCheckpoint(signCheckpoint({ hubId: HUB, seq: r.seq, headHash: r.hash, wallMs: r.wallMs }, privateKey)));
 }
 const originals = (['jsonl', 'cbor'] as ExportFormat[]).map((f) => Buffer.concat(lines.map((l) => encodeRecord(l, f))));
-const payloads = [encodePayload('events', { hubId: HUB, events: lines.filter((l) => l.kind === 'event'), checkpoints: [] }), encodePayload('acks', { through: 6, hash: 'ab'.repeat(32) })];
+const batches = batchFixture();
+const ack = encodePayload('acks', { through: 6, hash: 'ab'.repeat(32) });
 
 const signature = (bytes: Uint8Array): string => {
   const recs = parseExport(bytes).flatMap((p) => (p.kind === 'record' && p.record.kind !== 'header' ? [JSON.stringify(p.record)] : []));
@@ -55,42 +59,19 @@ const signature = (bytes: Uint8Array): string => {
 };
 const originalSignatures = originals.map(signature);
 
-const mutation = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }),
-  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('splice' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }) }),
-  fc.record({ kind: fc.constant('copy' as const), from: fc.nat(), len: fc.integer({ min: 1, max: 200 }), to: fc.nat() }),
-);
-type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
-
-function mutate(src: Uint8Array, m: Mutation): Uint8Array {
-  const b = Buffer.from(src);
-  switch (m.kind) {
-    case 'flip': {
-      const out = Buffer.from(b);
-      const i = m.at % out.length;
-      out[i] = (out[i] as number) ^ m.xor;
-      return out;
-    }
-    case 'truncate':
-      return b.subarray(0, m.at % b.length);
-    case 'splice': {
-      const i = m.at % b.length;
-      return Buffer.concat([b.subarray(0, i), m.bytes, b.subarray(i)]);
-    }
-    case 'copy': {
-      const from = m.from % b.length;
-      const piece = b.subarray(from, from + m.len);
-      const to = m.to % b.length;
-      return Buffer.concat([b.subarray(0, to), piece, b.subarray(to)]);
-    }
-  }
-}
 
 const started = performance.now();
-const total = { tried: 0, accepted: 0, crashed: 0, originalsVerified: originals.filter((o) => verifyExport(parseExport(o), publicKey).ok).length, originals: originals.length };
+const batchOriginals = [batches.bytes, batches.tail];
+const total = {
+  tried: 0,
+  accepted: 0,
+  crashed: 0,
+  batchesVerified: 0,
+  originalsVerified: originals.filter((o) => verifyExport(parseExport(o), publicKey).ok).length + batchOriginals.filter((b) => checkBatchCase(batches, b) === 'verified').length,
+  originals: originals.length + batchOriginals.length,
+};
 let firstProblem: string | undefined;
-const samples = fc.sample(fc.tuple(fc.nat({ max: 3 }), mutation), { numRuns: cases, seed });
+const samples = fc.sample(fc.tuple(fc.nat({ max: 4 }), mutation), { numRuns: cases, seed });
 for (const [which, m] of samples) {
   total.tried += 1;
   try {
@@ -101,9 +82,19 @@ for (const [which, m] of samples) {
         total.accepted += 1;
         firstProblem ??= `accepted: ${Buffer.from(bytes).toString('hex').slice(0, 400)}`;
       }
+    } else if (which < 4) {
+      // A property failure of a batch is an acceptance of something forged or off the profile.
+      let outcome: string;
+      try {
+        outcome = checkBatchCase(batches, mutate(batchOriginals[which - 2] as Uint8Array, m));
+      } catch (err) {
+        total.accepted += 1;
+        firstProblem ??= `batch: ${(err as Error).message}`;
+        continue;
+      }
+      if (outcome === 'verified') total.batchesVerified += 1;
     } else {
-      const bytes = mutate(payloads[which - 2] as Uint8Array, m);
-      decodePayload(which === 2 ? 'events' : 'acks', bytes);
+      decodePayload('acks', mutate(ack, m));
     }
   } catch (err) {
     total.crashed += 1;

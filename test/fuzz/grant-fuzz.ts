@@ -24,7 +24,8 @@ import { signPresentation, signReceipt } from '../../protocols/grant/handheld.js
 import { decodeReceiptPayload } from '../../protocols/grant/receipt.js';
 import { decodeGrantPayload } from '../../protocols/grant/grant.js';
 import { decodePresentationPayload } from '../../protocols/grant/presentation.js';
-import { makeIssuerCertificate, signGrant, signKeyring, signRevocations, signTime } from '../../protocols/grant/issuer.js';
+import { makeIssuerCertificate, signCommand, signGrant, signKeyring, signRevocations, signTime } from '../../protocols/grant/issuer.js';
+import { COMMAND_MAX_BYTES, decodeCommandPayload } from '../../protocols/grant/command.js';
 import { decodeKeyringPayload, decodeRevocationsPayload, decodeSignedTimePayload } from '../../protocols/grant/trust.js';
 import type { Issuer } from '../../hub/access/trust.js';
 
@@ -110,6 +111,14 @@ function setUp() {
     { kind: 'doc', bytes: signKeyring({ version: 2, issuedAt: NOW, issuers: [certificate] }, root), domain: Domain.keyring, signer: root, decode: decodeKeyringPayload, maxBytes: 16384 },
     { kind: 'doc', bytes: signRevocations({ version: 2, issuedAt: NOW, grantIds: [delivery.id], kids: ['old'] }, root), domain: Domain.revocations, signer: root, decode: decodeRevocationsPayload, maxBytes: 65536 },
     { kind: 'doc', bytes: signTime({ kid: 'cloud-1', time: NOW }, issuer), domain: Domain.time, signer: issuer, decode: decodeSignedTimePayload, maxBytes: 256 },
+    {
+      kind: 'doc',
+      bytes: signCommand({ kid: 'cloud-1', id: new Uint8Array(16).fill(5), hubId: 'kh-1', action: 'lock', issuedAt: NOW, notAfter: NOW + 120_000 }, issuer),
+      domain: Domain.command,
+      signer: issuer,
+      decode: decodeCommandPayload,
+      maxBytes: COMMAND_MAX_BYTES,
+    },
     { kind: 'doc', bytes: signReceipt({ hubId: 'kh-1', grantId: delivery.id, openedAt: NOW, relockedAt: NOW + 1, doorState: 'closed', clipId: 'c', auditSeq: 3 }, hub), domain: Domain.receipt, signer: hub, decode: decodeReceiptPayload, maxBytes: 512 },
   ];
   return { stores, decideTargets, docTargets };

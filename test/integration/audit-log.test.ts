@@ -91,6 +91,35 @@ describe('the audit log in the store', () => {
     expect((err as Error).message).toMatch(/disk full/);
   });
 
+  it('keeps one chain when two connections (two processes) append to the same log in turn', async () => {
+    const other = await openAuditStore(dir.path);
+    try {
+      const mine = auditLogOn(store, clock);
+      const theirs = auditLogOn(other, clock);
+      for (let i = 0; i < 30; i++) {
+        (i % 3 === 0 ? theirs : mine).append(clip(i));
+        if (i % 7 === 0) theirs.appendMany([clip(100 + i), door('open')]);
+      }
+      const head = mine.head();
+      expect(head).toEqual(theirs.head());
+      expect(head.seq).toBe(30 + 5 * 2);
+      expect(verifyExport(parseExport(exportTo(mine, 'cbor')), loadOrCreateHubKey(store).publicKey).ok).toBe(true);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('after a failed write, chains the next event from the head the table holds', () => {
+    const log = auditLogOn(store, clock);
+    log.append(door('open'));
+    store.db.exec("CREATE TRIGGER fail BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    expect(() => log.append(door('closed'))).toThrow(/disk full/);
+    store.db.exec('DROP TRIGGER fail');
+    log.append(door('closed'));
+    expect(log.head().seq).toBe(2);
+    expect(verifyExport(parseExport(exportTo(log, 'cbor')), loadOrCreateHubKey(store).publicKey).ok).toBe(true);
+  });
+
   it('keeps the chain across a restart of the store', async () => {
     auditLogOn(store, clock).append(door('open'));
     store.close();

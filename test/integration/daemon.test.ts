@@ -16,6 +16,8 @@ import { freePort } from '../support/free-port.js';
 import { until } from '../support/wait.js';
 import { SimCamera } from '../../sim/camera/server.js';
 import { systemClock } from '../../hub/system/clock.js';
+import { FakeClock } from '../../hub/system/fake-clock.js';
+import { auditLogOn } from '../support/audit-store.js';
 
 
 
@@ -190,7 +192,21 @@ describe('keyhub status', () => {
         { code: 221, codeName: 'ISSUER_UNKNOWN', reason: 'no keyring is installed: every grant would come from an unknown issuer' },
       ],
     });
+    expect(s.audit).toEqual({ headSeq: 0, ackedThrough: 0, backlog: 0, prunedThrough: 0, lastCheckpointSeq: null });
     expect(await status(flags)).toMatchObject({ hubId: s.hubId });
+  });
+
+  it('shows the audit head, the cloud ack and the backlog still to send', async () => {
+    const flags = writeConfig();
+    await status(flags); // creates the store
+    const store = await openStore({ path: join(dir.path, 'state', 'keyhub.db'), busyTimeoutMs: 5000, log: silentLog() });
+    const log = auditLogOn(store, new FakeClock(), 4);
+    for (let i = 0; i < 10; i++) log.append({ type: 'door', body: { state: i % 2 === 0 ? 'open' : 'closed' } });
+    log.ack(6);
+    store.close();
+    expect((await status(flags)).audit).toEqual({ headSeq: 10, ackedThrough: 6, backlog: 4, prunedThrough: 0, lastCheckpointSeq: 8 });
+    const out = await runKeyhub([...flags, 'status']);
+    expect(out.stdout).toContain('audit      head 10, cloud acked through 6, backlog 4; last checkpoint at 8\n');
   });
 
   it('prints a readable summary without --json', async () => {
@@ -204,6 +220,7 @@ describe('keyhub status', () => {
         'decide     NOT READY',
         '           E229 TRUST_ROOT_MISSING: no root key is pinned: run `keyhub trust-root`',
         '           E221 ISSUER_UNKNOWN: no keyring is installed: every grant would come from an unknown issuer',
+        'audit      head 0, cloud acked through 0, backlog 0; no checkpoint yet',
       ].join('\n'),
     );
   });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalDecode, canonicalEncode, libraryEncode } from '../../protocols/audit/canonical.js';
+import { CHECKPOINT_DOMAIN, CHECKPOINT_VERSION, checkpointMessage } from '../../protocols/audit/checkpoint.js';
 
 /** JSON-shaped values without floats: what audit records are made of. */
 const jsonShaped = fc.letrec((tie) => ({
@@ -104,5 +105,30 @@ describe('the append path encoder with a known event type', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('the checkpoint message', () => {
+  it('is the domain followed by the library encoding of { v, hubId, seq, headHash, wallMs }', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,63}$/),
+        fc.maxSafeNat(),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.maxSafeNat(),
+        (hubId, seq, headHash, wallMs) => {
+          const expected = libraryEncode({ v: CHECKPOINT_VERSION, hubId, seq, headHash, wallMs });
+          const message = checkpointMessage({ hubId, seq, headHash, wallMs });
+          expect(Buffer.from(message.subarray(0, CHECKPOINT_DOMAIN.length))).toEqual(Buffer.from(CHECKPOINT_DOMAIN));
+          expect(Buffer.from(message.subarray(CHECKPOINT_DOMAIN.length))).toEqual(Buffer.from(expected));
+        },
+      ),
+    );
+  });
+
+  it('refuses a head hash of the wrong length and a seq that is not a safe integer', () => {
+    expect(() => checkpointMessage({ hubId: 'kh-1', seq: 1, headHash: new Uint8Array(31), wallMs: 0 })).toThrow(RangeError);
+    expect(() => checkpointMessage({ hubId: 'kh-1', seq: -1, headHash: new Uint8Array(32), wallMs: 0 })).toThrow(RangeError);
+    expect(() => checkpointMessage({ hubId: 'kh-1', seq: 1.5, headHash: new Uint8Array(32), wallMs: 0 })).toThrow(RangeError);
   });
 });

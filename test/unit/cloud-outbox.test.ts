@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toHex } from '../../protocols/audit/chain.js';
-import { encodePayload, type PayloadOf } from '../../protocols/mqtt/contract.js';
+import { decodePayload, encodePayload, TOPICS, type PayloadOf } from '../../protocols/mqtt/contract.js';
 import type { LinkEvents } from '../../hub/cloud/link.js';
 import { Outbox, type OutboxSource } from '../../hub/cloud/outbox.js';
 import type { AuditLog } from '../../hub/store/audit-log.js';
@@ -14,15 +14,21 @@ import { tempDir } from '../support/temp-dir.js';
 class FakeLink {
   connected = false;
   readonly batches: PayloadOf<'events'>[] = [];
+  readonly sizes: number[] = [];
   readonly states: PayloadOf<'state'>[] = [];
   #handlers: LinkEvents[] = [];
   on(h: LinkEvents): () => void {
     this.#handlers.push(h);
     return () => (this.#handlers = this.#handlers.filter((x) => x !== h));
   }
-  async publish(name: string, value: unknown): Promise<void> {
+  async publishBytes(name: string, payload: Uint8Array): Promise<void> {
     if (!this.connected) throw new Error('not connected');
-    if (name === 'events') this.batches.push(value as PayloadOf<'events'>);
+    if (name !== 'events') return;
+    this.sizes.push(payload.length);
+    // What the cloud would do: decode by the contract (a batch off contract fails the test).
+    const decoded = decodePayload('events', payload);
+    if (!decoded.ok) throw new Error(`batch off contract: ${decoded.problem}`);
+    this.batches.push(decoded.value);
   }
   setState(value: PayloadOf<'state'>): void {
     this.states.push(value);
@@ -56,19 +62,7 @@ describe('the audit outbox', () => {
     audit = auditLogOn(store, clock, 50);
     link = new FakeLink();
     largestRead = 0;
-    const source: OutboxSource = {
-      hubId: audit.hubId,
-      read: (from, limit) => {
-        largestRead = Math.max(largestRead, limit);
-        return audit.read(from, limit);
-      },
-      head: () => audit.head(),
-      state: () => audit.state(),
-      ack: (n) => audit.ack(n),
-      unsentCheckpoints: (after, n) => audit.unsentCheckpoints(after, n),
-      markCheckpointsSent: (n) => audit.markCheckpointsSent(n),
-    };
-    outbox = new Outbox({ source, link, clock, log: silentLog(), version: 'test', batchSize: 10, maxInFlight: 3, batchDelayMs: 200, ackTimeoutMs: 5000, pollMs: 100 });
+    outbox = new Outbox({ source: outboxSource(), link, clock, log: silentLog(), version: 'test', batchSize: 10, maxInFlight: 3, batchDelayMs: 200, ackTimeoutMs: 5000, pollMs: 100 });
     outbox.start();
   });
   afterEach(() => {
@@ -77,9 +71,25 @@ describe('the audit outbox', () => {
     dir.cleanup();
   });
 
+  function outboxSource(): OutboxSource {
+    return {
+      hubId: audit.hubId,
+      readBatch: (from, limit) => {
+        largestRead = Math.max(largestRead, limit);
+        return audit.readBatch(from, limit);
+      },
+      hashAt: (seq) => audit.hashAt(seq),
+      head: () => audit.head(),
+      state: () => audit.state(),
+      ack: (n) => audit.ack(n),
+      unsentCheckpointsThrough: (after, through, n) => audit.unsentCheckpointsThrough(after, through, n),
+      markCheckpointsSent: (n) => audit.markCheckpointsSent(n),
+    };
+  }
+
   const append = (n: number) => audit.appendMany(Array.from({ length: n }, (_, i) => ({ type: 'clip' as const, body: { clipId: `c${i}`, state: 'finished' as const } })));
   const hashOf = (seq: number) => toHex(audit.read(seq, 1)[0]!.hash);
-  const ranges = () => link.batches.map((b) => [b.events[0]?.seq, b.events.at(-1)?.seq]);
+  const ranges = () => link.batches.map((b) => [b.entries[0]?.seq, b.entries.at(-1)?.seq]);
 
   it('keeps everything while offline and sends nothing', async () => {
     append(25);
@@ -138,6 +148,23 @@ describe('the audit outbox', () => {
     expect(audit.state().ackedThrough).toBe(0);
     link.ack(20, hashOf(20));
     expect(audit.state().ackedThrough).toBe(20);
+  });
+
+  it('sends fewer entries per batch when their bodies are large, each batch under the contract cap', async () => {
+    outbox.stop();
+    const big = new Outbox({ source: outboxSource(), link, clock, log: silentLog(), version: 'test', batchSize: 200, maxInFlight: 50, ackTimeoutMs: 5000, pollMs: 100 });
+    big.start();
+    // config.change bodies of ~8 KiB: 200 of them would be 1.6 MB, over the 512 KiB cap.
+    audit.appendMany(Array.from({ length: 200 }, (_, i) => ({ type: 'config.change' as const, body: { paths: Array.from({ length: 64 }, (_, j) => `${i}.${j}.`.padEnd(128, 'x')), by: 'cli' } })));
+    link.up();
+    // Batches full by bytes go at once; the short rest waits for company as any partial batch does.
+    expect(link.batches.length).toBeGreaterThanOrEqual(3);
+    await clock.advance(300);
+    big.stop();
+    const sizes = link.sizes;
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(TOPICS.events.payload.maxBytes);
+    expect(link.batches.length).toBeGreaterThan(3);
+    expect(link.batches.flatMap((b) => b.entries.map((e) => e.seq))).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
   });
 
   it('carries the checkpoints with the batch that reaches them, and the backlog in the retained state', () => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { accessReadiness, type AccessReadiness } from '../../access/readiness.js';
+import { auditSummary, type AuditSummary } from '../../store/audit-summary.js';
 import { hubId, lastRun, type DaemonRun } from '../../store/daemon-runs.js';
 import { databasePath } from '../../store/module.js';
 import { openStore } from '../../store/store.js';
@@ -20,12 +21,14 @@ export interface HubStatus {
   database: string;
   /** Offline grants: clock floor, trust chain versions, and whether the hub can decide now. */
   access: AccessReadiness;
+  /** The audit log: head, the cloud's ack, the backlog still to send, retention, last checkpoint. */
+  audit: AuditSummary;
 }
 
 export default function register(program: Command, ctx: CliContext): void {
   program
     .command('status')
-    .description("show the hub's id, versions, whether the daemon runs (and for how long), its clock floor and trust chain")
+    .description("show the hub's id, versions, whether the daemon runs (and for how long), its clock floor, trust chain and audit backlog")
     .option('--json', 'print one JSON object')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { config } = loadCliConfig(cmd.optsWithGlobals<GlobalOptions>(), ctx);
@@ -41,7 +44,7 @@ export default function register(program: Command, ctx: CliContext): void {
           config: CONFIG_VERSION,
         });
         const access = accessReadiness(store, ctx.clock.now(), config.access.clockSkewS * 1000);
-        const full: HubStatus = { ...status, stateDir: config.stateDir, database: store.path, access };
+        const full: HubStatus = { ...status, stateDir: config.stateDir, database: store.path, access, audit: auditSummary(store) };
         ctx.stdout.write(opts.json === true ? `${JSON.stringify(full)}\n` : formatStatus(full));
       } finally {
         store.close();
@@ -81,6 +84,7 @@ function formatStatus(s: HubStatus): string {
     ...(s.lastStop === null ? [] : [`last stop  ${s.lastStop.at} (${s.lastStop.outcome})`]),
     `versions   keyhub ${s.versions.keyhub}, node ${s.versions.node}, sqlite ${s.versions.sqlite}, schema ${s.versions.schema}, config ${s.versions.config}`,
     ...formatAccess(s.access),
+    formatAudit(s.audit),
     `state      ${s.stateDir}`,
   ];
   return `${lines.join('\n')}\n`;
@@ -94,4 +98,10 @@ function formatAccess(a: AccessReadiness): string[] {
     `decide     ${a.canDecide ? 'ready' : 'NOT READY'}`,
     ...a.problems.map((p) => `           E${p.code} ${p.codeName}: ${p.reason}`),
   ];
+}
+
+function formatAudit(a: AuditSummary): string {
+  const checkpoint = a.lastCheckpointSeq === null ? 'no checkpoint yet' : `last checkpoint at ${a.lastCheckpointSeq}`;
+  const pruned = a.prunedThrough === 0 ? '' : `, pruned through ${a.prunedThrough}`;
+  return `audit      head ${a.headSeq}, cloud acked through ${a.ackedThrough}, backlog ${a.backlog}; ${checkpoint}${pruned}`;
 }
