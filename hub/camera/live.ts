@@ -1,7 +1,6 @@
 import { ErrorCode, HubError } from '../system/errors.js';
 import { Fmp4Muxer } from './fmp4.js';
 import type { Frame } from './frame.js';
-import { topLevelBoxes } from './mp4-boxes.js';
 
 /** What live view needs from the camera. */
 export interface LiveSource {
@@ -10,7 +9,7 @@ export interface LiveSource {
 }
 
 export interface LiveSegment {
-  /** `init`: ftyp+moov, once, first. `fragment`: one moof+mdat (one GOP). */
+  /** `init`: ftyp+moov, first, and again when the camera's parameter sets change. `fragment`: one moof+mdat (one GOP). */
   readonly kind: 'init' | 'fragment';
   readonly data: Uint8Array;
 }
@@ -31,8 +30,6 @@ export async function* live(source: LiveSource, options: LiveOptions = {}): Asyn
   const maxBacklog = options.maxBacklogBytes ?? 8 * 1024 * 1024;
   const ready: LiveSegment[] = [];
   let backlog = 0;
-  let pending = new Uint8Array(0);
-  let sentInit = false;
   let failure: HubError | undefined;
   let wake: (() => void) | undefined;
   let unsubscribe: () => void = () => {};
@@ -41,35 +38,25 @@ export async function* live(source: LiveSource, options: LiveOptions = {}): Asyn
     wake = undefined;
   };
 
-  const muxer = new Fmp4Muxer((data) => {
-    // Writes arrive in file order; cut them into whole top-level boxes.
-    const merged = new Uint8Array(pending.length + data.length);
-    merged.set(pending, 0);
-    merged.set(data, pending.length);
-    let used = 0;
-    const boxes = topLevelBoxes(merged);
-    for (let i = 0; i < boxes.length; i++) {
-      const box = boxes[i];
-      if (box === undefined) break;
-      if (!sentInit && box.type === 'ftyp') {
-        const moov = boxes[i + 1];
-        if (moov?.type !== 'moov') break;
-        push({ kind: 'init', data: merged.slice(box.start, moov.start + moov.size) });
-        sentInit = true;
-        used = moov.start + moov.size;
-        i++;
-      } else if (box.type === 'moof') {
-        const mdat = boxes[i + 1];
-        if (mdat?.type !== 'mdat') break;
-        push({ kind: 'fragment', data: merged.slice(box.start, mdat.start + mdat.size) });
-        used = mdat.start + mdat.size;
-        i++;
-      } else {
-        used = box.start + box.size; // mfra and the like: not for MSE
-      }
-    }
-    pending = merged.slice(used);
-  });
+  // One timeline for the whole view (a SourceBuffer wants it continuous); a new init segment
+  // whenever the camera's parameter sets change, which MSE accepts mid-stream.
+  const muxer = new Fmp4Muxer(
+    {
+      init: (segment) => push({ kind: 'init', data: segment }),
+      fragment: (head, samples, bytes) => {
+        // A SourceBuffer takes one contiguous buffer per append: the one copy a viewer costs.
+        const data = new Uint8Array(bytes);
+        data.set(head, 0);
+        let o = head.length;
+        for (const s of samples) {
+          data.set(s, o);
+          o += s.length;
+        }
+        push({ kind: 'fragment', data });
+      },
+    },
+    { restartOnNewInit: false },
+  );
 
   function push(segment: LiveSegment): void {
     ready.push(segment);
@@ -84,13 +71,15 @@ export async function* live(source: LiveSource, options: LiveOptions = {}): Asyn
     notify();
   }
 
-  let chain: Promise<void> = Promise.resolve();
   const feed = (frame: Frame): void => {
     if (failure !== undefined) return;
-    chain = chain.then(() => muxer.add(frame)).catch((err: unknown) => {
-      failure ??= new HubError(ErrorCode.CAMERA_RECORDING_FAILED, `live muxer: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    try {
+      muxer.add(frame);
+    } catch (err) {
+      failure = new HubError(ErrorCode.CAMERA_RECORDING_FAILED, `live muxer: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      unsubscribe();
       notify();
-    });
+    }
   };
   for (const frame of source.latestGop()) feed(frame);
   unsubscribe = source.onFrame(feed);
@@ -111,7 +100,6 @@ export async function* live(source: LiveSource, options: LiveOptions = {}): Asyn
   } finally {
     unsubscribe();
     options.signal?.removeEventListener('abort', onAbort);
-    await chain;
-    await muxer.cancel().catch(() => undefined);
+    muxer.cancel();
   }
 }

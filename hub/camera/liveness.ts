@@ -38,8 +38,9 @@ export class LivenessWatch {
     this.#timer = this.#opts.clock.setInterval(() => this.#check(), Math.max(10, Math.floor(this.#opts.stallMs / 4)));
   }
 
-  frame(): void {
-    this.#lastFrameAt = this.#opts.clock.monotonic();
+  /** A picture arrived at `at` (monotonic ms, read once per picture by the caller). */
+  frame(at: number = this.#opts.clock.monotonic()): void {
+    this.#lastFrameAt = at;
   }
 
   disarm(): void {

@@ -19,6 +19,8 @@ export class PreRollRing {
   readonly #opts: PreRollOptions;
   #gops: Gop[] = [];
   #bytes = 0;
+  /** The newest GOP may take more pictures (false before the first keyframe and after a break). */
+  #open = false;
 
   constructor(options: PreRollOptions) {
     this.#opts = options;
@@ -40,18 +42,22 @@ export class PreRollRing {
   }
 
   push(frame: Frame): void {
-    if (frame.au.key) this.#gops.push({ frames: [], bytes: 0 });
-    const gop = this.#gops.at(-1);
-    if (gop === undefined) return; // no keyframe yet: nothing decodable to keep
+    if (frame.au.key) {
+      this.#gops.push({ frames: [], bytes: 0 });
+      this.#open = true;
+    } else if (!this.#open) {
+      return; // no keyframe since the start or the last break: nothing decodable to keep
+    }
+    const gop = this.#gops[this.#gops.length - 1] as Gop;
     gop.frames.push(frame);
     gop.bytes += frame.au.bytes;
     this.#bytes += frame.au.bytes;
-    this.#evict();
+    this.#evict(frame.time);
   }
 
   /** After a gap in the stream the open GOP cannot be completed; the next keyframe starts afresh. */
   breakGop(): void {
-    this.#gops.push({ frames: [], bytes: 0 });
+    this.#open = false;
   }
 
   /** Every kept picture from the oldest keyframe on. */
@@ -71,20 +77,20 @@ export class PreRollRing {
   clear(): void {
     this.#gops = [];
     this.#bytes = 0;
+    this.#open = false;
   }
 
-  #evict(): void {
-    // Drop empty GOPs left by breakGop() except the open one.
-    this.#gops = this.#gops.filter((g, i) => g.frames.length > 0 || i === this.#gops.length - 1);
-    const last = this.#gops.at(-1)?.frames.at(-1);
+  /** Runs per picture, so it allocates nothing and looks at two GOPs, not at every frame. */
+  #evict(newest: number): void {
     // Drop the oldest GOP while the rest still covers the window.
-    while (this.#gops.length > 1 && last !== undefined) {
+    while (this.#gops.length > 1) {
       const secondStart = this.#gops[1]?.frames[0]?.time;
-      if (secondStart === undefined || last.time - secondStart < this.#opts.seconds) break;
+      if (secondStart === undefined || newest - secondStart < this.#opts.seconds) break;
       this.#drop();
     }
     // Bytes bound the ring even when the bitrate is far above what the window was sized for.
     while (this.#bytes > this.#opts.maxBytes && this.#gops.length > 0) this.#drop();
+    if (this.#gops.length === 0) this.#open = false;
   }
 
   #drop(): void {

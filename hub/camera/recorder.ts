@@ -1,7 +1,8 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { parseSps } from '../../protocols/rtsp/h264-sps.js';
 import type { Clock } from '../system/clock.js';
 import { ErrorCode, HubError } from '../system/errors.js';
 import type { Logger } from '../system/logger.js';
+import { ClipFile } from './clip-file.js';
 import type { ClipRow, ClipStore, QuotaOutcome } from './clip-store.js';
 import { Fmp4Muxer } from './fmp4.js';
 import type { Frame } from './frame.js';
@@ -18,23 +19,44 @@ export interface RecorderOptions {
   clips: ClipStore;
   clock: Clock;
   log: Logger;
-  /** Frames waiting for the disk; beyond this the recording fails loudly rather than eat memory. */
+  /** Bytes waiting for the disk (and held for the open GOP); beyond this the recording fails loudly rather than eat memory. */
   maxQueueBytes?: number;
   onQuota?: (outcome: QuotaOutcome) => void;
 }
 
+/** A visit's video: usually one clip; one more after each mid-visit change of picture format. */
+export interface RecordedVisit {
+  readonly clips: readonly [ClipRow, ...ClipRow[]];
+}
+
 export interface Recording {
+  /** The first clip's id. */
   readonly id: string;
-  /** Resolves with the closed clip; rejects (CAMERA_RECORDING_FAILED) if writing failed. */
-  readonly done: Promise<ClipRow>;
-  /** Stops taking frames, writes the last fragment, closes and indexes the clip. */
-  stop(): Promise<ClipRow>;
+  /** Ids of this recording's clips so far, in order. */
+  clipIds(): readonly string[];
+  /** Resolves with the closed clips; rejects (CAMERA_RECORDING_FAILED) if writing failed. */
+  readonly done: Promise<RecordedVisit>;
+  /** Stops taking frames, writes the last fragment, closes and indexes the clips. */
+  stop(): Promise<RecordedVisit>;
+}
+
+interface Part {
+  readonly id: string;
+  readonly file: ClipFile;
+  /** Set when the part was closed early (a format change); stop() waits for it. */
+  closing: Promise<ClipRow> | undefined;
 }
 
 /**
  * Records visits: a clip starts with the pre-roll ring (from its oldest keyframe) and continues
- * live until stopped. Frames are queued, never awaited on the camera's path, so a slow disk cannot
- * slow the stream; a queue that outgrows its bound fails the recording, and that failure surfaces.
+ * live until stopped. Each picture is muxed synchronously on the camera's path (no promise, no
+ * copy: the samples are the depacketizer's bytes) and each GOP goes to the file as one queued
+ * writev, so a slow disk cannot slow the stream; a queue that outgrows its bound fails the
+ * recording, and that failure surfaces.
+ *
+ * When a keyframe brings new parameter sets (the camera changed resolution), the clip is closed
+ * at the last GOP of the old ones and the visit continues in a new clip file with its own init
+ * segment: an `avcC` describes one SPS, and a player given pictures of another decodes garbage.
  */
 export class Recorder {
   readonly #opts: RecorderOptions;
@@ -52,77 +74,112 @@ export class Recorder {
     const { camera, clips, clock, log } = this.#opts;
     if (!camera.healthy()) throw new HubError(ErrorCode.CAMERA_NOT_STREAMING, 'the camera is not streaming; refusing to start a recording');
     const preRoll = camera.preRoll();
-    const { id, partPath } = clips.begin(visitId, clock.now() - Math.round(spanS(preRoll) * 1000));
-    const fd = openSync(partPath, 'wx', 0o600);
-    let written = 0;
-    const muxer = new Fmp4Muxer((data, position) => {
-      // Fragments are written strictly in order, one call each; positional writes keep that explicit.
-      writeSync(fd, data, 0, data.length, position);
-      written = Math.max(written, position + data.length);
-    });
     const maxQueue = this.#opts.maxQueueBytes ?? 64 * 1024 * 1024;
-    let queued = 0;
+    const parts: Part[] = [];
     let failure: HubError | undefined;
-    let chain: Promise<void> = Promise.resolve();
-    const enqueue = (frame: Frame): void => {
-      if (failure !== undefined) return;
-      queued += frame.au.bytes;
-      if (queued > maxQueue) {
-        failure = new HubError(ErrorCode.CAMERA_RECORDING_FAILED, `clip ${id}: ${queued} bytes waiting for the disk (bound ${maxQueue})`);
-        return;
-      }
-      chain = chain.then(async () => {
-        queued -= frame.au.bytes;
-        if (failure === undefined) await muxer.add(frame);
-      });
-      chain = chain.catch((err: unknown) => {
-        failure ??= new HubError(ErrorCode.CAMERA_RECORDING_FAILED, `clip ${id}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-      });
+    const fail = (err: unknown): void => {
+      failure ??= err instanceof HubError ? err : new HubError(ErrorCode.CAMERA_RECORDING_FAILED, `clip ${parts.at(-1)?.id ?? '?'}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     };
-    for (const frame of preRoll) enqueue(frame);
-    const preRollWritten = chain;
-    const unsubscribe = camera.onFrame(enqueue);
+    const open = (startedAtMs: number): Part => {
+      const { id, partPath } = clips.begin(visitId, startedAtMs);
+      const part: Part = { id, file: new ClipFile({ path: partPath, maxQueueBytes: maxQueue, label: `clip ${id}` }), closing: undefined };
+      parts.push(part);
+      return part;
+    };
+    const close = async (part: Part, state: 'complete' | 'recovered'): Promise<ClipRow> => {
+      try {
+        await part.file.close();
+      } catch (err) {
+        fail(err);
+        state = 'recovered';
+      }
+      // Even a failed clip is kept up to its last whole fragment: it may be all the evidence there is.
+      return clips.complete(part.id, clock.now(), state);
+    };
+
+    let current = open(clock.now() - Math.round(spanS(preRoll) * 1000));
+    let inits = 0;
+    const muxer = new Fmp4Muxer({
+      init: (segment, sps) => {
+        if (inits++ > 0) {
+          // New parameter sets: this clip ends at the GOP just written; the visit goes on in the next.
+          const previous = current;
+          previous.closing = close(previous, 'complete');
+          current = open(clock.now());
+          log.info({ clip: previous.id, next: current.id, visitId, picture: describe(sps) }, 'picture format changed; visit continues in a new clip');
+        }
+        current.file.append([segment], segment.length);
+      },
+      fragment: (head, samples, bytes) => {
+        samples.unshift(head);
+        current.file.append(samples, bytes);
+        if (current.file.failure !== undefined) fail(current.file.failure);
+      },
+    });
+    const take = (frame: Frame): void => {
+      if (failure !== undefined) return;
+      try {
+        muxer.add(frame);
+        if (muxer.heldBytes > maxQueue) throw new HubError(ErrorCode.CAMERA_RECORDING_FAILED, `clip ${current.id}: a GOP of more than ${maxQueue} bytes`);
+      } catch (err) {
+        fail(err);
+        muxer.cancel();
+      }
+    };
+    for (const frame of preRoll) take(frame);
+    const unsubscribe = camera.onFrame(take);
     // "Only once the recorder is writing does the hub unlock": the pre-roll's whole GOPs are on
     // disk as fragments before start() resolves, or start() fails.
-    await preRollWritten;
+    try {
+      await current.file.flushed();
+    } catch (err) {
+      fail(err);
+    }
     if (failure !== undefined) {
       unsubscribe();
-      closeSync(fd);
+      muxer.cancel();
+      // Indexed as what it is (whatever whole fragments made it to disk), never left 'recording'.
+      await Promise.allSettled(parts.map((p) => (p.closing ??= close(p, 'recovered'))));
       throw failure;
     }
-    log.info({ clip: id, visitId, preRollFrames: preRoll.length, preRollS: spanS(preRoll) }, 'recording started');
+    log.info({ clip: current.id, visitId, preRollFrames: preRoll.length, preRollS: spanS(preRoll) }, 'recording started');
 
-    let finished: Promise<ClipRow> | undefined;
-    const stop = (): Promise<ClipRow> => {
+    let finished: Promise<RecordedVisit> | undefined;
+    const stop = (): Promise<RecordedVisit> => {
       finished ??= (async () => {
         unsubscribe();
-        await chain;
-        try {
-          if (failure === undefined) await muxer.finish();
-          else await muxer.cancel().catch(() => undefined);
-        } catch (err) {
-          failure ??= new HubError(ErrorCode.CAMERA_RECORDING_FAILED, `clip ${id}: finishing failed: ${(err as Error).message}`, { cause: err });
-        } finally {
-          closeSync(fd);
+        if (failure === undefined) {
+          try {
+            muxer.finish();
+          } catch (err) {
+            fail(err);
+          }
+        } else {
+          muxer.cancel();
         }
-        // Even a failed clip is kept up to its last whole fragment: it may be all the evidence there is.
-        const row = clips.complete(id, clock.now(), failure === undefined ? 'complete' : 'recovered');
-        log.info({ clip: id, bytes: row.bytes, written }, 'recording closed');
+        const last = current;
+        last.closing ??= close(last, failure === undefined ? 'complete' : 'recovered');
+        const rows: ClipRow[] = [];
+        for (const part of parts) rows.push(await (part.closing ?? close(part, 'recovered')));
+        log.info({ clips: rows.map((r) => r.id), bytes: rows.reduce((s, r) => s + r.bytes, 0) }, 'recording closed');
         this.#opts.onQuota?.(clips.enforceQuota());
         if (failure !== undefined) throw failure;
-        return row;
+        const [first, ...rest] = rows;
+        if (first === undefined) throw new HubError(ErrorCode.CAMERA_RECORDING_FAILED, 'a recording without a clip');
+        return { clips: [first, ...rest] };
       })();
       return finished;
     };
-    let resolveDone!: (row: ClipRow) => void;
+    let resolveDone!: (visit: RecordedVisit) => void;
     let rejectDone!: (err: unknown) => void;
-    const done = new Promise<ClipRow>((resolve, reject) => {
+    const done = new Promise<RecordedVisit>((resolve, reject) => {
       resolveDone = resolve;
       rejectDone = reject;
     });
     done.catch(() => undefined); // observed through stop() too; never an unhandled rejection
     return {
-      id,
+      id: parts[0]?.id ?? current.id,
+      clipIds: () => parts.map((p) => p.id),
       done,
       stop: () => {
         const p = stop();
@@ -130,6 +187,15 @@ export class Recorder {
         return p;
       },
     };
+  }
+}
+
+function describe(sps: Uint8Array): string {
+  try {
+    const { width, height } = parseSps(sps);
+    return `${width}x${height}`;
+  } catch {
+    return 'unreadable SPS';
   }
 }
 

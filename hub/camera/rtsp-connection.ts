@@ -22,16 +22,31 @@ export interface ConnectionOptions {
   limits?: Partial<ReaderLimits>;
   userAgent?: string;
   /**
+   * After a read that did not fill the read buffer, wait this long (on `clock`) before reading
+   * again, so one wakeup takes a whole picture's packets instead of a few: the CPU of a recorder
+   * is mostly per-wakeup cost (epoll, read, the callback into JS). 0 reads as soon as bytes come.
+   * The delay is far below anything that matters here (stall detection works in seconds; a
+   * keep-alive answer waits at most this long), and TCP flow control holds the camera back if the
+   * kernel's receive buffer fills meanwhile, so nothing is lost.
+   */
+  readBatchMs?: number;
+  /**
    * One interleaved frame, bytes[start, end): a view into a read buffer the socket reuses, valid
    * only during the call. Whatever is kept must be copied (the depacketizer copies once).
    */
   onFrame(channel: number, bytes: Uint8Array, start: number, end: number): void;
+  /** Called before the frames of each socket read: one clock reading serves all of them. */
+  onRead?(): void;
 }
 
-/** Where the socket's reads go; set once the connection object exists. */
+/** Where the socket's reads go, and how long to gather bytes between reads; set once the connection object exists. */
 interface ReadSink {
   read: ((chunk: Uint8Array) => void) | undefined;
+  batchMs: number;
 }
+
+/** One read takes up to this much: a 1080p I-frame burst in two or three reads. */
+const READ_BUFFER_BYTES = 128 * 1024;
 
 interface Pending {
   resolve(res: RtspResponse): void;
@@ -54,6 +69,7 @@ export class RtspConnection {
   readonly #socket: Socket;
   readonly #reader: RtspReader;
   readonly #sink: ReaderSink;
+  readonly #reads: ReadSink;
   readonly #pending = new Map<number, Pending>();
   #cseq = 0;
   #challenge: Challenge | undefined;
@@ -73,6 +89,7 @@ export class RtspConnection {
     };
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     sink.read = (chunk) => this.#data(chunk);
+    this.#reads = sink;
     socket.on('error', (err) => this.fail(new HubError(ErrorCode.CAMERA_DISCONNECTED, `camera connection error: ${err.message}`, { cause: err })));
     socket.on('close', () => this.fail(new HubError(ErrorCode.CAMERA_DISCONNECTED, 'camera closed the connection')));
   }
@@ -82,8 +99,9 @@ export class RtspConnection {
       // onread with one reused buffer: no Buffer and no stream bookkeeping per TCP read. Nothing
       // may keep a view of it past the callback: the reader copies an incomplete tail, the
       // depacketizer copies payloads, each exactly once. `sink` routes reads to the connection once it exists.
-      const sink: ReadSink = { read: undefined };
-      const buffer = Buffer.allocUnsafe(64 * 1024);
+      const sink: ReadSink = { read: undefined, batchMs: opts.readBatchMs ?? 0 };
+      const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+      let resume: { cancel(): void } | undefined;
       const socket = connect({
         host: opts.host,
         port: opts.port,
@@ -92,10 +110,18 @@ export class RtspConnection {
           buffer,
           callback: (n: number, buf: Uint8Array): boolean => {
             sink.read?.(buf.subarray(0, n));
-            return true;
+            // A full buffer means more is waiting: read on. Otherwise let bytes gather a while
+            // (returning false pauses the socket; Node's onread contract).
+            if (sink.batchMs <= 0 || n >= buf.length || socket.destroyed) return true;
+            resume = opts.clock.setTimeout(() => {
+              resume = undefined;
+              if (!socket.destroyed) socket.resume();
+            }, sink.batchMs);
+            return false;
           },
         },
       });
+      socket.once('close', () => resume?.cancel());
       const timer = opts.clock.setTimeout(() => {
         socket.destroy();
         reject(new HubError(ErrorCode.CAMERA_UNREACHABLE, `no TCP connection to ${opts.host}:${opts.port} within ${opts.connectTimeoutMs} ms`));
@@ -110,6 +136,15 @@ export class RtspConnection {
         resolve(new RtspConnection(opts, socket, sink));
       });
     });
+  }
+
+  /** Changes ConnectionOptions.readBatchMs, e.g. once PLAY has answered and the stream flows. */
+  set readBatchMs(ms: number) {
+    this.#reads.batchMs = ms;
+  }
+
+  get remoteAddress(): string {
+    return this.#socket.remoteAddress ?? '127.0.0.1';
   }
 
   get localAddress(): string {
@@ -181,6 +216,7 @@ export class RtspConnection {
 
   #data(chunk: Uint8Array): void {
     if (this.#error !== undefined) return;
+    this.#opts.onRead?.();
     try {
       this.#reader.read(chunk, this.#sink);
     } catch (err) {

@@ -1,11 +1,13 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { Credentials } from '../../protocols/rtsp/auth.js';
 import { H264Depacketizer, type AccessUnit } from '../../protocols/rtsp/h264.js';
-import { header, type ReaderLimits, type RtspResponse } from '../../protocols/rtsp/message.js';
+import { header, serializeInterleaved, type ReaderLimits, type RtspResponse } from '../../protocols/rtsp/message.js';
 import { h264Track, parseSdp, resolveControl, type H264Track } from '../../protocols/rtsp/sdp.js';
+import { parseTransport } from '../../protocols/rtsp/transport.js';
 import type { Clock, Timer } from '../system/clock.js';
 import { ErrorCode, HubError } from '../system/errors.js';
 import type { Logger } from '../system/logger.js';
+import { RtcpReporter } from './rtcp-reporter.js';
 import { protocolError, RtspConnection } from './rtsp-connection.js';
 
 /**
@@ -24,13 +26,19 @@ export interface SessionOptions {
   responseTimeoutMs?: number;
   limits?: Partial<ReaderLimits>;
   maxRedirects?: number;
+  /** ConnectionOptions.readBatchMs once the stream plays (requests before PLAY are answered without delay). */
+  readBatchMs?: number;
   onAccessUnit(au: AccessUnit, track: H264Track): void;
+  /** In [0, 1): the RTCP interval's randomness (tests pin it). */
+  random?: () => number;
 }
 
 export interface RtspSession {
   readonly track: H264Track;
   readonly ended: Promise<HubError>;
   readonly depacketizer: H264Depacketizer;
+  /** RTCP as a receiver: statistics, the camera's sender reports, our receiver reports. */
+  readonly rtcp: RtcpReporter;
   close(reason?: HubError): Promise<void>;
 }
 
@@ -55,8 +63,9 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
   let url = redactUrl(opts.url);
   let conn: RtspConnection | undefined;
   let describe: RtspResponse | undefined;
-  let udp: UdpSocket | undefined;
+  let udp: { rtp: UdpSocket; rtcp: UdpSocket } | undefined;
   let onFrame: (channel: number, bytes: Uint8Array, start: number, end: number) => void = () => {};
+  let onRead: () => void = () => {};
   try {
     for (let hop = 0; ; hop++) {
       const target = new URL(url);
@@ -70,6 +79,7 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
         responseTimeoutMs,
         ...(opts.limits === undefined ? {} : { limits: opts.limits }),
         onFrame: (ch, bytes, start, end) => onFrame(ch, bytes, start, end),
+        onRead: () => onRead(),
       });
       await conn.request('OPTIONS', url);
       describe = await conn.request('DESCRIBE', url, [['Accept', 'application/sdp']]);
@@ -100,25 +110,60 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
     const depacketizer = new H264Depacketizer({ payloadType: track.payloadType, sps: track.sps, pps: track.pps });
     const active = conn;
     const emit = (au: AccessUnit): void => opts.onAccessUnit(au, track);
-    onFrame = (channel, bytes, start, end) => {
-      if (channel !== 0) return; // RTCP on channel 1: sender reports are not needed to record
+    let arrival = 0;
+    let rtcpTarget: ((packet: Uint8Array) => void) | undefined;
+    const rtcp = new RtcpReporter({
+      clock: opts.clock,
+      clockRate: track.clockRate,
+      ...(opts.random === undefined ? {} : { random: opts.random }),
+      send: (packet) => rtcpTarget?.(packet),
+    });
+    const onRtp = (bytes: Uint8Array, start: number, end: number): void => {
       try {
         depacketizer.pushBytes(bytes, start, end, emit);
       } catch (err) {
         // Only the RTP header parse throws (the depacketizer drops bad payloads itself); a
         // listener's throw lands here too and ends the session rather than vanish.
         active.fail(protocolError(err, 'RTP'));
+        return;
       }
+      const h = depacketizer.header;
+      if (h.payloadType === track.payloadType) rtcp.rtp(h.ssrc, h.sequence, h.timestamp, arrival);
+    };
+    const onRtcp = (bytes: Uint8Array, start: number, end: number): void => rtcp.rtcp(bytes, start, end);
+    // RFC 2326 §10.12: RTP on the first interleaved channel, RTCP on the second, as SETUP agrees.
+    let channels = { rtp: 0, rtcp: 1 };
+    onRead = () => (arrival = opts.clock.monotonic());
+    onFrame = (channel, bytes, start, end) => {
+      if (channel === channels.rtp) onRtp(bytes, start, end);
+      else if (channel === channels.rtcp) onRtcp(bytes, start, end);
     };
     let transportHeader = 'RTP/AVP/TCP;unicast;interleaved=0-1';
     if (opts.transport === 'udp') {
-      udp = await bindUdp(active.localAddress);
-      const port = udp.address().port;
+      udp = await bindUdpPair(active.localAddress);
+      const { rtp: rtpSocket, rtcp: rtcpSocket } = udp;
+      const port = rtpSocket.address().port;
+      // RFC 3550 §11: RTP on an even port, RTCP on the next one.
       transportHeader = `RTP/AVP;unicast;client_port=${port}-${port + 1}`;
-      udp.on('message', (msg) => onFrame(0, msg, 0, msg.length));
+      rtpSocket.on('message', (msg) => {
+        arrival = opts.clock.monotonic();
+        onRtp(msg, 0, msg.length);
+      });
+      rtcpSocket.on('message', (msg) => onRtcp(msg, 0, msg.length));
     }
     const setup = await active.request('SETUP', trackUrl, [['Transport', transportHeader]]);
     expectOk(setup, 'SETUP');
+    const chosen = parseTransport(header(setup, 'Transport') ?? '');
+    if (udp === undefined) {
+      channels = chosen.interleaved ?? channels;
+      const channel = channels.rtcp;
+      rtcpTarget = (packet) => active.write(serializeInterleaved(channel, packet));
+    } else if (chosen.serverPorts !== undefined) {
+      const { rtcp: rtcpSocket } = udp;
+      const port = chosen.serverPorts.rtcp;
+      const host = active.remoteAddress;
+      rtcpTarget = (packet) => rtcpSocket.send(packet, port, host);
+    }
     const sessionHeader = header(setup, 'Session');
     if (sessionHeader === undefined) throw new HubError(ErrorCode.CAMERA_PROTOCOL_ERROR, 'SETUP answer without a Session header');
     const [sessionId = '', ...params] = sessionHeader.split(';').map((s) => s.trim());
@@ -128,6 +173,8 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
     // PLAY addresses the aggregate (session-level control, §C.1.1).
     const play = await active.request('PLAY', resolveControl(base, sessionControl), [['Session', sessionId], ['Range', 'npt=0.000-']]);
     expectOk(play, 'PLAY');
+    active.readBatchMs = opts.readBatchMs ?? 0;
+    rtcp.start();
     let keepAlive: Timer | undefined = opts.clock.setInterval(() => {
       active.request('GET_PARAMETER', url, [['Session', sessionId]]).then(
         (res) => {
@@ -140,15 +187,19 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
     return {
       track,
       depacketizer,
+      rtcp,
       ended: active.closed.then((err) => {
         keepAlive?.cancel();
         keepAlive = undefined;
-        boundUdp?.close();
+        rtcp.stop(false);
+        boundUdp?.rtp.close();
+        boundUdp?.rtcp.close();
         return err;
       }),
       async close(reason) {
         keepAlive?.cancel();
         keepAlive = undefined;
+        rtcp.stop(true); // RFC 3550 §6.6: BYE when leaving the session
         // TEARDOWN is a courtesy so the camera frees the session; it must not hold up a stop.
         let cap: Timer | undefined;
         const capped = new Promise<void>((resolve) => (cap = opts.clock.setTimeout(resolve, 1_000)));
@@ -160,7 +211,8 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
   } catch (err) {
     const failure = protocolError(err, 'camera session');
     conn?.fail(failure);
-    udp?.close();
+    udp?.rtp.close();
+    udp?.rtcp.close();
     throw failure;
   }
 }
@@ -178,13 +230,43 @@ function expectOk(res: RtspResponse, method: string): void {
   if (res.status < 200 || res.status >= 300) throw new HubError(ErrorCode.CAMERA_REQUEST_FAILED, `${method} answered ${res.status} ${res.reason}`);
 }
 
-function bindUdp(localAddress: string): Promise<UdpSocket> {
-  const socket = createSocket(localAddress.includes(':') ? 'udp6' : 'udp4');
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
+/**
+ * Two UDP sockets on adjacent ports, RTP's even (RFC 3550 §11), so the Transport header's
+ * client_port=n-(n+1) is true for RTCP too. A port taken meanwhile means another try.
+ */
+async function bindUdpPair(localAddress: string): Promise<{ rtp: UdpSocket; rtcp: UdpSocket }> {
+  const type = localAddress.includes(':') ? 'udp6' : 'udp4';
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const rtp = await bind(createSocket(type), localAddress, 0);
+    const port = rtp?.address().port;
+    if (rtp === undefined || port === undefined) continue;
+    if (port % 2 !== 0 || port === 65_535) {
+      rtp.close();
+      continue;
+    }
+    const rtcp = await bind(createSocket(type), localAddress, port + 1);
+    if (rtcp === undefined) {
+      rtp.close();
+      continue;
+    }
     // Large enough for a burst of a 1080p I-frame between reads.
-    socket.bind(0, localAddress, () => {
-      socket.setRecvBufferSize(4 * 1024 * 1024);
+    rtp.setRecvBufferSize(4 * 1024 * 1024);
+    return { rtp, rtcp };
+  }
+  throw new HubError(ErrorCode.CAMERA_UNREACHABLE, 'no free pair of UDP ports for RTP and RTCP');
+}
+
+function bind(socket: UdpSocket, address: string, port: number): Promise<UdpSocket | undefined> {
+  return new Promise((resolve) => {
+    socket.once('error', () => {
+      socket.close();
+      resolve(undefined);
+    });
+    socket.bind(port, address, () => {
+      socket.removeAllListeners('error');
+      // A failed send (RTCP is best effort) or a receive error must not take the process down;
+      // if no RTP arrives any more, the liveness watch says so.
+      socket.on('error', () => {});
       resolve(socket);
     });
   });

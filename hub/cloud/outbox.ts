@@ -206,7 +206,6 @@ export class Outbox implements Module {
     this.#sentThrough = to;
     if (checkpoints.length > 0) this.#checkpointsSentThrough = Math.max(...checkpoints.map((c) => c.seq));
     this.#published += 1;
-    if (process.env['ACK_DEBUG']) process.stderr.write(`HUB ${(performance.now() + performance.timeOrigin).toFixed(1)} send ${from}\n`);
     this.#o.link
       .publishBytes('events', bytes)
       .catch((err: unknown) => {
@@ -242,7 +241,6 @@ export class Outbox implements Module {
       this.#o.log.warn({ through }, 'ack for an entry this hub did not write (or with the wrong hash) refused');
       return;
     }
-    if (process.env['ACK_DEBUG']) process.stderr.write(`HUB ${(performance.now() + performance.timeOrigin).toFixed(1)} ackrecv ${through}\n`);
     if (this.#o.source.ack(through)) {
       this.#ackedThrough = through;
       this.#o.source.markCheckpointsSent(through);

@@ -52,28 +52,36 @@ export interface DepacketizerStats {
 }
 
 /**
- * Access units are assembled in one working buffer, NAL units written length-prefixed as their
- * packets arrive (FU-A fragments appended in place, the length patched at the end fragment), so
- * each payload byte is copied once on the way in and once more into the unit's own `data` when
- * the picture completes. Nothing the caller passed in is kept past the call.
+ * Access units are assembled in place at the tail of a slab (one large buffer shared by many
+ * units), NAL units written length-prefixed as their packets arrive (FU-A fragments appended in
+ * place, the length patched at the end fragment). A finished unit's `data` is a view of the slab,
+ * so each payload byte is copied exactly once, from the socket's read buffer into the slab; a new
+ * slab is started when the tail runs out (the old one lives as long as units that view it). No
+ * allocation per packet, one small object per picture. Nothing the caller passed in is kept.
  */
+const SLAB_BYTES = 1024 * 1024;
+
 export class H264Depacketizer {
   readonly stats: DepacketizerStats = { packets: 0, lostPackets: 0, droppedAccessUnits: 0, ignoredPackets: 0 };
+  /** The RTP header of the packet last given to pushBytes (RTCP reception statistics read it). */
+  readonly header = emptyRtpHeader();
   readonly #payloadType: number;
   readonly #maxBytes: number;
   readonly #maxNalus: number;
   readonly #unwrap = new TimestampUnwrapper();
-  readonly #header = emptyRtpHeader();
   #sps: Uint8Array | undefined;
   #pps: Uint8Array | undefined;
   #expectedSeq: number | undefined;
   /** After a gap (or at the start) nothing is emitted until an IDR: P-frames without their reference decode to garbage. */
   #waitingForKey = true;
-  /** The access unit so far: [4-byte length][NAL] repeated, `#len` bytes used. */
-  #buf = new Uint8Array(64 * 1024);
+  /** The slab; the open unit is [#base, #len): [4-byte length][NAL] repeated. */
+  #buf = new Uint8Array(SLAB_BYTES);
+  #base = 0;
   #len = 0;
-  /** Where each NAL unit's length prefix starts in `#buf`. */
-  #starts: number[] = [];
+  /** NAL units committed to the open unit, and what they hold. */
+  #count = 0;
+  #vcl = false;
+  #key = false;
   #bytes = 0;
   #ts: number | undefined;
   /** Offset of the length prefix of the FU-A unit being reassembled, or -1. */
@@ -103,7 +111,7 @@ export class H264Depacketizer {
    * Throws RtspProtocolError on a malformed RTP header (RFC 3550 §5.1).
    */
   pushBytes(bytes: Uint8Array, start: number, end: number, emit: (au: AccessUnit) => void): void {
-    const h = this.#header;
+    const h = this.header;
     readRtpHeader(bytes, start, end, h);
     this.#out = emit;
     this.#packet(h.marker, h.payloadType, h.sequence, h.timestamp, bytes, h.payloadStart, h.payloadEnd);
@@ -130,7 +138,7 @@ export class H264Depacketizer {
     }
     this.#expectedSeq = (sequence + 1) & 0xffff;
     const ts = this.#unwrap.unwrap(timestamp);
-    if (this.#ts !== undefined && ts !== this.#ts && (this.#starts.length > 0 || this.#broken)) {
+    if (this.#ts !== undefined && ts !== this.#ts && (this.#count > 0 || this.#broken)) {
       // A new timestamp means a new picture (RFC 6184 §5.1) even if the marker bit was lost.
       this.#flush();
     }
@@ -212,11 +220,16 @@ export class H264Depacketizer {
       this.#broken = true;
       return false;
     }
-    const need = this.#len + 4 + more;
-    if (need > this.#buf.length) {
-      const grown = new Uint8Array(Math.max(need, this.#buf.length * 2));
-      grown.set(this.#buf.subarray(0, this.#len));
-      this.#buf = grown;
+    if (this.#len + 4 + more > this.#buf.length) {
+      // The tail is used up: a new slab, the open unit moved to its start (the old slab stays alive
+      // only as long as finished units view it).
+      const open = this.#len - this.#base;
+      const next = new Uint8Array(Math.max(SLAB_BYTES, 2 * (open + 4 + more)));
+      next.set(this.#buf.subarray(this.#base, this.#len));
+      if (this.#fu >= 0) this.#fu -= this.#base;
+      this.#buf = next;
+      this.#base = 0;
+      this.#len = open;
     }
     return true;
   }
@@ -234,7 +247,7 @@ export class H264Depacketizer {
     if (type === NalType.SPS) this.#sps = copyOf(bytes, start, end);
     else if (type === NalType.PPS) this.#pps = copyOf(bytes, start, end);
     if (type === NalType.AUD) return; // the muxer does not want delimiters
-    if (this.#starts.length >= this.#maxNalus || !this.#room(end - start)) {
+    if (this.#count >= this.#maxNalus || !this.#room(end - start)) {
       this.#broken = true;
       return;
     }
@@ -242,7 +255,7 @@ export class H264Depacketizer {
     const size = end - start;
     this.#buf.set(bytes.subarray(start, end), at + 4);
     this.#len = at + 4 + size;
-    this.#prefix(at, size);
+    this.#prefix(at, size, type);
   }
 
   /** The FU-A unit written at `at` (length prefix first) is whole: keep it in the unit, or not. */
@@ -251,42 +264,39 @@ export class H264Depacketizer {
     const type = (this.#buf[at + 4] as number) & 0x1f;
     if (type === NalType.SPS) this.#sps = this.#buf.slice(at + 4, this.#len);
     else if (type === NalType.PPS) this.#pps = this.#buf.slice(at + 4, this.#len);
-    if (type === NalType.AUD || this.#starts.length >= this.#maxNalus || this.#bytes + size > this.#maxBytes) {
+    if (type === NalType.AUD || this.#count >= this.#maxNalus || this.#bytes + size > this.#maxBytes) {
       this.#len = at; // the muxer does not want delimiters; past the bounds the picture is broken
       if (type !== NalType.AUD) this.#broken = true;
       return;
     }
-    this.#prefix(at, size);
+    this.#prefix(at, size, type);
   }
 
   /** ISO/IEC 14496-15 §5.3.3: a 4-byte big-endian NAL unit length before each unit. */
-  #prefix(at: number, size: number): void {
+  #prefix(at: number, size: number, type: number): void {
     const buf = this.#buf;
     buf[at] = size >>> 24;
     buf[at + 1] = (size >>> 16) & 0xff;
     buf[at + 2] = (size >>> 8) & 0xff;
     buf[at + 3] = size & 0xff;
-    this.#starts.push(at);
+    this.#count++;
     this.#bytes += size;
+    if (isVcl(type)) this.#vcl = true;
+    if (type === NalType.IDR) this.#key = true;
   }
 
   #flush(): void {
     const broken = this.#broken || this.#fu >= 0;
-    const starts = this.#starts;
-    const len = this.#len;
+    const vcl = this.#vcl;
+    const key = this.#key;
     const bytes = this.#bytes;
+    const base = this.#base;
+    const len = this.#len;
     this.#discard();
     if (broken) {
       this.stats.droppedAccessUnits++;
       this.#waitingForKey = true;
       return;
-    }
-    let vcl = false;
-    let key = false;
-    for (const at of starts) {
-      const type = (this.#buf[at + 4] as number) & 0x1f;
-      if (isVcl(type)) vcl = true;
-      if (type === NalType.IDR) key = true;
     }
     if (!vcl) return; // parameter sets alone: kept above, no picture
     if (this.#waitingForKey && (!key || this.#sps === undefined || this.#pps === undefined)) {
@@ -295,21 +305,50 @@ export class H264Depacketizer {
     }
     this.#waitingForKey = false;
     if (this.#sps === undefined || this.#pps === undefined) return;
-    // The unit's own copy: the working buffer is rewritten by the next picture.
-    const data = this.#buf.slice(0, len);
-    const nalus = starts.map((at) => data.subarray(at + 4, at + 4 + (((data[at] as number) << 24) | ((data[at + 1] as number) << 16) | ((data[at + 2] as number) << 8) | (data[at + 3] as number))));
-    const au: AccessUnit = { nalus, data, rtpTime: this.#ts ?? 0, key, sps: this.#sps, pps: this.#pps, bytes };
+    // The unit keeps its bytes: the slab's tail moves past them, the next picture goes after.
+    this.#base = this.#len = len;
+    const au = new SlabAccessUnit(this.#buf.subarray(base, len), this.#ts ?? 0, key, this.#sps, this.#pps, bytes);
     const out = this.#out;
     if (typeof out === 'function') out(au);
     else out.push(au);
   }
 
   #discard(): void {
-    this.#starts = [];
-    this.#len = 0;
+    this.#len = this.#base;
+    this.#count = 0;
+    this.#vcl = false;
+    this.#key = false;
     this.#bytes = 0;
     this.#fu = -1;
     this.#broken = false;
+  }
+}
+
+/** An access unit over its length-prefixed bytes; the NAL unit views are made only when asked for. */
+class SlabAccessUnit implements AccessUnit {
+  #nalus: Uint8Array[] | undefined;
+
+  constructor(
+    readonly data: Uint8Array,
+    readonly rtpTime: number,
+    readonly key: boolean,
+    readonly sps: Uint8Array,
+    readonly pps: Uint8Array,
+    readonly bytes: number,
+  ) {}
+
+  get nalus(): readonly Uint8Array[] {
+    if (this.#nalus === undefined) {
+      const d = this.data;
+      const out: Uint8Array[] = [];
+      for (let o = 0; o + 4 <= d.length; ) {
+        const size = (((d[o] as number) << 24) | ((d[o + 1] as number) << 16) | ((d[o + 2] as number) << 8) | (d[o + 3] as number)) >>> 0;
+        out.push(d.subarray(o + 4, o + 4 + size));
+        o += 4 + size;
+      }
+      this.#nalus = out;
+    }
+    return this.#nalus;
   }
 }
 

@@ -4,6 +4,8 @@ import { groupAccessUnits, isVcl, NalType, nalType, splitAnnexB } from '../../pr
 
 /** The bundled clip (see test/fixtures/camera/README.md for the ffmpeg command that made it). */
 export const FIXTURE_CLIP = fileURLToPath(new URL('../../test/fixtures/camera/clip.h264', import.meta.url));
+/** The same pattern at 480×270: what the camera sends after its resolution is changed (SimCamera.switchClip). */
+export const FIXTURE_CLIP_480X270 = fileURLToPath(new URL('../../test/fixtures/camera/clip-480x270.h264', import.meta.url));
 
 export interface ClipFrame {
   /** NAL units of one picture, parameter sets stripped (they go out in SDP and a STAP-A). */

@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock, Timer } from '../../hub/system/clock.js';
 import { verifyDigest, type Credentials } from '../../protocols/rtsp/auth.js';
 import { header, RtspReader, serializeInterleaved, serializeResponse, type Header, type RtspRequest } from '../../protocols/rtsp/message.js';
+import { lsrOf, ntpOf, parseRtcp, serializeRtcp, type RtcpPacket, type SenderReport } from '../../protocols/rtsp/rtcp.js';
 import { buildH264Sdp } from '../../protocols/rtsp/sdp.js';
 import { loadH264Clip, type H264Clip } from './clip.js';
 import { CLOCK_RATE, framePackets, PAYLOAD_TYPE, type RtpSender } from './packets.js';
@@ -26,6 +27,8 @@ export interface CameraFaults {
   closeMidGop: boolean;
   /** Answer every request 401, whatever the credentials. */
   refuseAuth: boolean;
+  /** Send one malformed RTCP packet, then an APP packet, on the next sender report. */
+  badRtcp: boolean;
 }
 
 export interface SimCameraOptions {
@@ -39,36 +42,69 @@ export interface SimCameraOptions {
   realm?: string;
   mtu?: number;
   sessionTimeoutS?: number;
+  /** How often each playing session gets an RTCP sender report (RFC 3550 §6.4.1); 0: never. Default 5000. */
+  senderReportMs?: number;
+}
+
+/** An RTCP compound packet the camera received from a client, parsed. */
+export interface ReceivedRtcp {
+  /** The session it came in on (TCP), or undefined for the UDP RTCP port. */
+  readonly session: string | undefined;
+  readonly packets: readonly RtcpPacket[];
 }
 
 interface Session {
   socket: Socket;
   id: string;
   sender: RtpSender;
+  /** The client's RTP port (and RTCP on port + 1) when it asked for UDP. */
   udp: { host: string; port: number } | undefined;
   channel: number;
   playing: boolean;
   framesSent: number;
+  /** What an SR counts (§6.4.1): packets and payload octets sent. */
+  packetsSent: number;
+  octetsSent: number;
+  /** Sequence numbers (uncut counter, as the client's extended numbers run) the drop switch ate. */
+  droppedSeqs: number[];
   loris: Timer | undefined;
 }
 
 export class SimCamera {
-  readonly faults: CameraFaults = { freeze: false, dropEvery: 0, garbage: false, slowLoris: false, closeMidGop: false, refuseAuth: false };
-  readonly stats = { connections: 0, requests: [] as string[], rtpPackets: 0, droppedPackets: 0 };
-  readonly clip: H264Clip;
+  readonly faults: CameraFaults = { freeze: false, dropEvery: 0, garbage: false, slowLoris: false, closeMidGop: false, refuseAuth: false, badRtcp: false };
+  readonly stats = {
+    connections: 0,
+    requests: [] as string[],
+    rtpPackets: 0,
+    droppedPackets: 0,
+    /** RTCP the clients sent (receiver reports, SDES, BYE), in arrival order. */
+    rtcp: [] as ReceivedRtcp[],
+    /** RTCP that did not parse. */
+    badRtcp: 0,
+    /** Sender reports sent: the session, the SSRC and the LSR value a client should echo. */
+    senderReports: [] as Array<{ session: string; ssrc: number; lsr: number }>,
+    /** Per session: sequence numbers dropped by the drop switch. */
+    dropped: new Map<string, number[]>(),
+    /** Clip switches done (switchClip). */
+    clipSwitches: 0,
+  };
+  #clip: H264Clip;
+  #nextClip: H264Clip | undefined;
   readonly #opts: Required<Omit<SimCameraOptions, 'credentials' | 'clipPath'>> & { credentials: Credentials | undefined };
   readonly #sessions = new Set<Session>();
   readonly #nonce = randomBytes(16).toString('hex');
   #server: Server | undefined;
   #udp: UdpSocket | undefined;
+  #udpRtcp: UdpSocket | undefined;
   #ticker: Timer | undefined;
+  #reporter: Timer | undefined;
   #frame = 0;
   #rtpTime = randomInt(0, 2 ** 32);
   #packetCount = 0;
   #port = 0;
 
   constructor(options: SimCameraOptions) {
-    this.clip = loadH264Clip(options.clipPath, options.fps ?? 30);
+    this.#clip = loadH264Clip(options.clipPath, options.fps ?? 30);
     this.#opts = {
       clock: options.clock,
       fps: options.fps ?? 30,
@@ -79,7 +115,22 @@ export class SimCamera {
       realm: options.realm ?? 'keyhub-sim-camera',
       mtu: options.mtu ?? 1400,
       sessionTimeoutS: options.sessionTimeoutS ?? 60,
+      senderReportMs: options.senderReportMs ?? 5_000,
     };
+  }
+
+  /** The clip playing now. */
+  get clip(): H264Clip {
+    return this.#clip;
+  }
+
+  /**
+   * Switches to another clip at the next keyframe, as a camera does when its resolution is
+   * changed: the new SPS and PPS go in-band (STAP-A) before the new clip's first IDR; the SDP of
+   * sessions already set up still describes the old one.
+   */
+  switchClip(path: string): void {
+    this.#nextClip = loadH264Clip(path, this.#opts.fps);
   }
 
   /** The URL without credentials. */
@@ -101,13 +152,18 @@ export class SimCamera {
     this.#server = server;
     const address = server.address();
     this.#port = typeof address === 'object' && address !== null ? address.port : 0;
-    this.#udp = createSocket(this.#opts.host.includes(':') ? 'udp6' : 'udp4');
-    await new Promise<void>((resolve) => this.#udp?.bind(0, this.#opts.host, resolve));
+    // RTP leaves from an even port and RTCP is taken on the next one (RFC 3550 §11).
+    const pair = await bindUdpPair(this.#opts.host);
+    this.#udp = pair.rtp;
+    this.#udpRtcp = pair.rtcp;
+    this.#udpRtcp.on('message', (msg) => this.#receiveRtcp(undefined, msg));
     this.#ticker = this.#opts.clock.setInterval(() => this.#tick(), 1000 / this.#opts.fps);
+    if (this.#opts.senderReportMs > 0) this.#reporter = this.#opts.clock.setInterval(() => this.#senderReports(), this.#opts.senderReportMs);
   }
 
   async stop(): Promise<void> {
     this.#ticker?.cancel();
+    this.#reporter?.cancel();
     for (const s of this.#sessions) {
       s.loris?.cancel();
       s.socket.destroy();
@@ -115,6 +171,8 @@ export class SimCamera {
     this.#sessions.clear();
     this.#udp?.close();
     this.#udp = undefined;
+    this.#udpRtcp?.close();
+    this.#udpRtcp = undefined;
     const server = this.#server;
     this.#server = undefined;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -128,12 +186,28 @@ export class SimCamera {
   #accept(socket: Socket): void {
     this.stats.connections++;
     socket.setNoDelay(true);
-    const session: Session = { socket, id: randomBytes(8).toString('hex'), sender: { ssrc: randomInt(0, 2 ** 32), sequence: randomInt(0, 65536) }, udp: undefined, channel: 0, playing: false, framesSent: 0, loris: undefined };
+    const session: Session = {
+      socket,
+      id: randomBytes(8).toString('hex'),
+      sender: { ssrc: randomInt(0, 2 ** 32), sequence: randomInt(0, 65536) },
+      udp: undefined,
+      channel: 0,
+      playing: false,
+      framesSent: 0,
+      packetsSent: 0,
+      octetsSent: 0,
+      droppedSeqs: [],
+      loris: undefined,
+    };
+    this.stats.dropped.set(session.id, session.droppedSeqs);
     this.#sessions.add(session);
     const reader = new RtspReader();
     socket.on('data', (chunk: Buffer) => {
       try {
-        for (const item of reader.push(chunk)) if (item.type === 'request') this.#handle(session, item);
+        for (const item of reader.push(chunk)) {
+          if (item.type === 'request') this.#handle(session, item);
+          else if (item.type === 'interleaved' && item.channel === session.channel + 1) this.#receiveRtcp(session.id, item.payload);
+        }
       } catch {
         socket.destroy();
       }
@@ -202,7 +276,7 @@ export class SimCamera {
     if (clientPort !== null) {
       const remote = session.socket.remoteAddress ?? '127.0.0.1';
       session.udp = { host: remote.replace(/^::ffff:/, ''), port: Number(clientPort[1]) };
-      const local = this.#udp?.address().port ?? 0;
+      const local = this.#udp?.address().port ?? 0; // and RTCP on local + 1
       return this.#reply(session, req, 200, 'OK', [sessionHeader, ['Transport', `RTP/AVP;unicast;client_port=${clientPort[1]}-${clientPort[2] ?? Number(clientPort[1]) + 1};server_port=${local}-${local + 1}`]]);
     }
     this.#reply(session, req, 461, 'Unsupported Transport');
@@ -219,7 +293,13 @@ export class SimCamera {
   }
 
   #tick(): void {
-    const clip = this.clip;
+    if (this.#nextClip !== undefined && this.#clip.frames[this.#frame]?.key === true) {
+      this.#clip = this.#nextClip;
+      this.#nextClip = undefined;
+      this.#frame = 0;
+      this.stats.clipSwitches++;
+    }
+    const clip = this.#clip;
     const frame = clip.frames[this.#frame];
     if (frame === undefined) return;
     const rtpTime = this.#rtpTime;
@@ -234,29 +314,94 @@ export class SimCamera {
         session.socket.write(Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 1) & 0xff));
       }
       if (this.faults.freeze) continue;
+      const firstSeq = session.sender.sequence;
       const packets = framePackets(clip, frame, rtpTime, session.sender, this.#opts.mtu);
       if (this.faults.closeMidGop && midGop) {
         // Half a picture, then the connection dies: the client holds a torn access unit.
         this.faults.closeMidGop = false;
-        for (const p of packets.slice(0, Math.max(1, packets.length >> 1))) this.#send(session, p);
+        for (const p of packets.slice(0, Math.max(1, packets.length >> 1))) this.#send(session, p, 0);
         session.socket.destroy();
         continue;
       }
       // A camera drops frames for a viewer that cannot keep up rather than buffer without end.
       if (session.socket.writableLength > 8 * 1024 * 1024) continue;
-      for (const p of packets) this.#send(session, p);
+      packets.forEach((p, i) => this.#send(session, p, firstSeq + i));
       session.framesSent++;
     }
   }
 
-  #send(session: Session, packet: Uint8Array): void {
+  /** `seq`: the packet's sequence number as the uncut counter (what a client's extended number is). */
+  #send(session: Session, packet: Uint8Array, seq: number): void {
     this.#packetCount++;
     if (this.faults.dropEvery > 0 && this.#packetCount % this.faults.dropEvery === 0) {
       this.stats.droppedPackets++;
+      session.droppedSeqs.push(seq);
       return;
     }
     this.stats.rtpPackets++;
+    session.packetsSent++;
+    session.octetsSent += packet.length - 12;
     if (session.udp !== undefined) this.#udp?.send(packet, session.udp.port, session.udp.host);
     else if (session.socket.writable) session.socket.write(serializeInterleaved(session.channel, packet));
   }
+
+  /** RFC 3550 §6.4.1: an SR per playing session, with the wall clock as NTP time and the RTP time of now. */
+  #senderReports(): void {
+    const ntp = ntpOf(this.#opts.clock.now());
+    const junk = this.faults.badRtcp;
+    this.faults.badRtcp = false;
+    for (const session of this.#sessions) {
+      if (!session.playing || this.faults.freeze) continue;
+      if (junk) {
+        // A length field pointing past the packet, then an APP packet (§6.7) a client must skip.
+        this.#sendRtcp(session, Uint8Array.from([0x81, 200, 0x00, 0x40, 1, 2, 3, 4]));
+        this.#sendRtcp(session, Uint8Array.from([0x80, 204, 0, 2, 0, 0, 0, 1, 0x6b, 0x65, 0x79, 0x68]));
+      }
+      const sr: SenderReport = { type: 'sr', ssrc: session.sender.ssrc, ...ntp, rtpTimestamp: this.#rtpTime >>> 0, packetCount: session.packetsSent, octetCount: session.octetsSent, reports: [] };
+      const packet = serializeRtcp([sr, { type: 'sdes', chunks: [{ ssrc: session.sender.ssrc, cname: `sim-camera@${this.#opts.host}` }] }]);
+      this.stats.senderReports.push({ session: session.id, ssrc: session.sender.ssrc, lsr: lsrOf(sr) });
+      this.#sendRtcp(session, packet);
+    }
+  }
+
+  #sendRtcp(session: Session, packet: Uint8Array): void {
+    if (session.udp !== undefined) this.#udpRtcp?.send(packet, session.udp.port + 1, session.udp.host);
+    else if (session.socket.writable) session.socket.write(serializeInterleaved(session.channel + 1, packet));
+  }
+
+  #receiveRtcp(session: string | undefined, bytes: Uint8Array): void {
+    try {
+      this.stats.rtcp.push({ session, packets: parseRtcp(bytes) });
+    } catch {
+      this.stats.badRtcp++;
+    }
+  }
+}
+
+async function bindUdpPair(host: string): Promise<{ rtp: UdpSocket; rtcp: UdpSocket }> {
+  const type = host.includes(':') ? 'udp6' : 'udp4';
+  const bind = (port: number): Promise<UdpSocket | undefined> =>
+    new Promise((resolve) => {
+      const socket = createSocket(type);
+      socket.once('error', () => {
+        socket.close();
+        resolve(undefined);
+      });
+      socket.bind(port, host, () => {
+        socket.removeAllListeners('error');
+        resolve(socket);
+      });
+    });
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const rtp = await bind(0);
+    const port = rtp?.address().port ?? 1;
+    if (rtp === undefined || port % 2 !== 0) {
+      rtp?.close();
+      continue;
+    }
+    const rtcp = await bind(port + 1);
+    if (rtcp !== undefined) return { rtp, rtcp };
+    rtp.close();
+  }
+  throw new Error('sim camera: no free UDP port pair');
 }

@@ -165,9 +165,7 @@ export class SimCloud {
     const ledger = this.ledger(hubId);
     switch (name) {
       case 'events': {
-        const __t0 = performance.now() + performance.timeOrigin;
         const d = decodePayload('events', payload);
-        if (process.env['ACK_DEBUG'] && d.ok) process.stderr.write(`CLOUD ${__t0.toFixed(1)} recv ${d.value.entries[0]?.seq}\n`);
         if (!d.ok || d.value.hubId !== hubId) ledger.refusedPayloads += 1;
         else this.#onBatch(hubId, ledger, d.value);
         break;
@@ -253,7 +251,6 @@ export class SimCloud {
     if (ledger.broken === undefined && ledger.lastSeq > 0) {
       const ack = encodePayload('acks', { through: ledger.lastSeq, hash: ledger.lastHash });
       this.#client?.publish(topicFor(hubId, 'acks'), Buffer.from(ack), { qos: 1 });
-      if (process.env['ACK_DEBUG']) process.stderr.write(`CLOUD ${(performance.now() + performance.timeOrigin).toFixed(1)} ack ${ledger.lastSeq}\n`);
     }
   }
 }

@@ -5,6 +5,10 @@
  * same stream side by side for BENCH_SECONDS (default 60). CPU of each process is read from
  * /proc/<pid>/stat over the same window; the hub's RSS is sampled every second in that window.
  *   npx tsx test/bench/camera.bench.ts      (last line: JSON)
+ * Knobs: BENCH_SECONDS; BENCH_DEBUG=1 (user/system split, the hub's self-report);
+ * HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (node flags for both hub processes: a CPU
+ * profile of each, written when they exit); CAMERA_READ_BATCH_MS (the hub's read batching,
+ * hub/camera/rtsp-connection.ts; 0 turns it off, to see what it saves).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';

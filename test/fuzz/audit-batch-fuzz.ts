@@ -125,7 +125,7 @@ export function checkBatchCase(fixture: BatchFixture, bytes: Uint8Array): CaseOu
   try {
     general = decodeCanonical(bytes, { maxBytes: 1 << 20, maxDepth: 4 });
   } catch (err) {
-    throw new Error(`decodeBatch accepted bytes the strict general decoder refuses: ${(err as Error).message}`);
+    throw new Error(`decodeBatch accepted bytes the strict general decoder refuses: ${(err as Error).message}`, { cause: err });
   }
   const [v, hubId, prevHash, entries, checkpoints] = general as [number, string, Uint8Array, CborValue[][], CborValue[][]];
   const same =

@@ -7,6 +7,7 @@ import { ErrorCode, isHubError } from '../../hub/system/errors.js';
 import { ffprobe } from '../support/camera-ffprobe.js';
 import { startRig, until, type Rig } from '../support/camera-harness.js';
 import { tempDir } from '../support/temp-dir.js';
+import { FIXTURE_CLIP_480X270 } from '../../sim/camera/clip.js';
 
 let rig: Rig | undefined;
 let dir: { path: string; cleanup(): void } | undefined;
@@ -45,6 +46,27 @@ describe('live view', () => {
     const probe = await ffprobe(file);
     expect(probe).toMatchObject({ codec: 'h264', errors: '' });
     expect(probe.frames).toBeGreaterThanOrEqual(30);
+  });
+
+  it('gives a viewer a fresh init segment when the camera changes resolution, and the fragments after it decode at the new size', async () => {
+    dir = tempDir('keyhub-live-');
+    rig = await startRig({ stallS: 600 });
+    const r = rig;
+    await until(() => r.camera.healthy(), 'healthy');
+    const viewer = live(r.camera);
+    const seen: LiveSegment[] = [];
+    for await (const seg of viewer) {
+      seen.push(seg);
+      if (seen.length === 2) r.sim.switchClip(FIXTURE_CLIP_480X270);
+      if (seen.filter((s) => s.kind === 'init').length === 2 && seen.at(-1)?.kind === 'fragment') break;
+    }
+    const second = seen.findLastIndex((s) => s.kind === 'init');
+    const file = join(dir.path, 'after.mp4');
+    writeFileSync(file, Buffer.concat(seen.slice(second).map((s) => s.data)));
+    expect(await ffprobe(file)).toMatchObject({ codec: 'h264', width: 480, height: 270, errors: '' });
+    const before = join(dir.path, 'before.mp4');
+    writeFileSync(before, Buffer.concat(seen.slice(0, second).map((s) => s.data)));
+    expect(await ffprobe(before)).toMatchObject({ codec: 'h264', width: 640, height: 360, errors: '' });
   });
 
   it('drops a viewer that stops reading, and the camera keeps streaming to others', async () => {

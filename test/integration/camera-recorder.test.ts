@@ -9,6 +9,7 @@ import { openStore, type Store } from '../../hub/store/store.js';
 import { ErrorCode, isHubError } from '../../hub/system/errors.js';
 import { ffprobe } from '../support/camera-ffprobe.js';
 import { startRig, until, type Rig } from '../support/camera-harness.js';
+import { FIXTURE_CLIP_480X270 } from '../../sim/camera/clip.js';
 import { silentLog } from '../support/silent-log.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -38,6 +39,14 @@ describe('recording visits', () => {
     await expect(recorder.start('visit-0')).rejects.toSatisfy((e) => isHubError(e, ErrorCode.CAMERA_NOT_STREAMING));
   });
 
+  it('fails loudly (CAMERA_RECORDING_FAILED) when the pre-roll outgrows what may wait for the disk, and indexes the clip as recovered', async () => {
+    const { r, clips } = await setup(2);
+    await until(() => r.camera.preRoll().filter((f) => f.au.key).length >= 2, 'a whole GOP of pre-roll');
+    const tight = new Recorder({ camera: r.camera, clips, clock: r.clock, log: silentLog(), maxQueueBytes: 8_000 });
+    await expect(tight.start('visit-tight')).rejects.toSatisfy((e) => isHubError(e, ErrorCode.CAMERA_RECORDING_FAILED));
+    expect(clips.list().filter((c) => c.visitId === 'visit-tight').map((c) => c.state)).toEqual(['recovered']);
+  });
+
   it('starts the clip at the oldest keyframe of the pre-roll; ffprobe reads every picture', async () => {
     const { r, clips, recorder } = await setup(2);
     await until(() => r.camera.preRoll().length >= 75, 'two and a half seconds of pre-roll');
@@ -49,7 +58,9 @@ describe('recording visits', () => {
     const onDisk = topLevelBoxes(readFileSync(join(clips.dir, `${recording.id}.mp4.part`))).map((b) => b.type);
     expect(onDisk.slice(0, 3)).toEqual(['ftyp', 'moov', 'moof']);
     await until(() => r.frames.length >= from + 45, 'a second and a half of live video');
-    const row = await recording.stop();
+    const {
+      clips: [row],
+    } = await recording.stop();
     const handed = preRoll.length + (r.frames.length - from);
     const file = clips.path(row);
     expect(row).toMatchObject({ visitId: 'visit-1', state: 'complete' });
@@ -77,10 +88,43 @@ describe('recording visits', () => {
     const atDrop = r.frames.length;
     await r.clock.advance(2_000);
     await until(() => r.frames.length >= atDrop + 45, 'video after the reconnect');
-    const row = await recording.stop();
+    const {
+      clips: [row],
+    } = await recording.stop();
     const probe = await ffprobe(clips.path(row));
     expect(probe).toMatchObject({ codec: 'h264', errors: '' });
     expect(probe.frames).toBeGreaterThanOrEqual(atDrop - before + 45);
+  });
+
+  it('a mid-visit resolution change ends the clip at the last GOP of the old SPS and continues the visit in a new clip; ffprobe reads both', async () => {
+    const { r, clips, recorder } = await setup(1);
+    await until(() => r.camera.healthy(), 'healthy');
+    // Same tick as the recorder's own snapshot of the ring: these are the clip's first pictures.
+    const preRollFrames = r.camera.preRoll().length;
+    const before = r.frames.length;
+    const recording = await recorder.start('visit-resize');
+    await until(() => r.frames.length >= before + 20, 'video at 640x360');
+    r.sim.switchClip(FIXTURE_CLIP_480X270);
+    await until(() => r.events.some((e) => e.type === 'format-changed'), 'the camera to change format');
+    expect(r.events.find((e) => e.type === 'format-changed')).toMatchObject({ width: 480, height: 270 });
+    const oldSps = Buffer.from(r.frames[before]?.au.sps ?? []);
+    const switchedAt = r.frames.findIndex((f, i) => i > before && !oldSps.equals(f.au.sps));
+    await until(() => r.frames.length >= switchedAt + 35, 'video at 480x270');
+    expect(recording.clipIds()).toHaveLength(2);
+    const { clips: rows } = await recording.stop();
+    expect(rows.map((c) => c.id)).toEqual(recording.clipIds());
+    expect(rows.map((c) => [c.visitId, c.state])).toEqual([['visit-resize', 'complete'], ['visit-resize', 'complete']]);
+    // The index has both under the visit, the second starting no earlier than the first.
+    expect(clips.list().filter((c) => c.visitId === 'visit-resize').map((c) => c.id).sort()).toEqual(rows.map((c) => c.id).sort());
+    expect(rows[1]?.startedAtMs).toBeGreaterThanOrEqual(rows[0]?.startedAtMs ?? Infinity);
+    const [old, fresh] = await Promise.all(rows.map((c) => ffprobe(clips.path(c))));
+    expect(old).toMatchObject({ codec: 'h264', width: 640, height: 360, errors: '' });
+    expect(fresh).toMatchObject({ codec: 'h264', width: 480, height: 270, errors: '' });
+    // Every picture of the old format is in the first clip (it ends where the new SPS begins), and
+    // the second starts with the new format's first keyframe.
+    expect(old?.frames).toBe(preRollFrames + switchedAt - before);
+    expect(fresh?.frames).toBeGreaterThanOrEqual(35);
+    expect(Math.abs((fresh?.durationS ?? 0) - (fresh?.frames ?? 0) / 30)).toBeLessThan(1);
   });
 
   it('a clip cut mid-write by a crash is trimmed to its last whole fragment at boot and still plays', async () => {

@@ -87,7 +87,9 @@ describe('Chromium plays what the hub records', () => {
     const recording = await new Recorder({ camera: rig.camera, clips, clock: rig.clock, log: silentLog() }).start('browser-visit');
     const from = rig.frames.length;
     await until(() => rig.frames.length >= from + 60, 'two seconds of video');
-    const row = await recording.stop();
+    const {
+      clips: [row],
+    } = await recording.stop();
     files.set('/clip.mp4', readFileSync(clips.path(row)));
     const page = await browser.newPage();
     await page.goto(`${base}/`);

@@ -8,13 +8,16 @@ const LAUNCHER = fileURLToPath(new URL('./camera-gst-rtsp-server.py', import.met
 
 export interface GstCamera {
   url: string;
+  /** What gst wrote to stderr so far (its GST_DEBUG log when `gstDebug` was given). */
+  stderr(): string;
   stop(): Promise<void>;
 }
 
 /** Starts gst-rtsp-server (see camera-gst-rtsp-server.py) and resolves once it listens. */
-export async function startGstCamera(credentials?: { username: string; password: string }): Promise<GstCamera> {
+export async function startGstCamera(credentials?: { username: string; password: string }, options: { gstDebug?: string } = {}): Promise<GstCamera> {
   const args = credentials === undefined ? [LAUNCHER] : [LAUNCHER, credentials.username, credentials.password];
-  const child: ChildProcessWithoutNullStreams = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const env = options.gstDebug === undefined ? process.env : { ...process.env, GST_DEBUG: options.gstDebug, GST_DEBUG_NO_COLOR: '1' };
+  const child: ChildProcessWithoutNullStreams = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   const first = await new Promise<string>((resolve, reject) => {
@@ -25,6 +28,7 @@ export async function startGstCamera(credentials?: { username: string; password:
   const { port, path } = JSON.parse(first) as { port: number; path: string };
   return {
     url: `rtsp://127.0.0.1:${port}${path}`,
+    stderr: () => stderr,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -11,6 +11,7 @@ import { ErrorCode } from '../../hub/system/errors.js';
 import { RtspProtocolError } from '../../protocols/rtsp/errors.js';
 import { H264Depacketizer } from '../../protocols/rtsp/h264.js';
 import { RtspReader } from '../../protocols/rtsp/message.js';
+import { parseRtcp } from '../../protocols/rtsp/rtcp.js';
 import { parseRtp } from '../../protocols/rtsp/rtp.js';
 import { ffprobe } from '../support/camera-ffprobe.js';
 import { until } from '../support/camera-harness.js';
@@ -25,7 +26,8 @@ let dir: { path: string; cleanup(): void };
 let store: Store;
 
 beforeAll(async () => {
-  gst = await startGstCamera(CREDENTIALS);
+  // DEBUG from gst's RTP session: it logs every RTCP report block and BYE it receives.
+  gst = await startGstCamera(CREDENTIALS, { gstDebug: 'rtpsession:5,rtpsource:5' });
   const port = Number(new URL(gst.url).port);
   proxy = await recordingProxy({ host: '127.0.0.1', port });
   dir = tempDir('keyhub-gst-');
@@ -50,6 +52,7 @@ function camera(url: string, password = CREDENTIALS.password, transport: 'tcp' |
 
 describe('gst-rtsp-server (a real RTSP camera stack)', () => {
   it('records a clip with Digest auth that ffprobe reads: h264, every picture, duration within one GOP of arrival time', async () => {
+    let ours = '';
     const { cam, frames } = camera(gst.url.replace(/:\d+\//, `:${proxy.port}/`));
     cam.start();
     try {
@@ -60,16 +63,29 @@ describe('gst-rtsp-server (a real RTSP camera stack)', () => {
       const recording = await recorder.start('gst-visit');
       const from = frames.length;
       await until(() => frames.length >= from + 60, 'two seconds of live video', 20_000);
-      const row = await recording.stop();
+      const {
+        clips: [row],
+      } = await recording.stop();
       const probe = await ffprobe(clips.path(row));
       expect(probe).toMatchObject({ codec: 'h264', width: 640, height: 360, errors: '' });
       expect(probe.frames).toBeGreaterThanOrEqual(preRoll.length + 60);
       const recorded = [...preRoll, ...frames.slice(from)].slice(0, probe.frames);
       const arrivalS = ((recorded.at(-1)?.receivedAt ?? 0) - (recorded[0]?.receivedAt ?? 0)) / 1000;
       expect(Math.abs(probe.durationS - arrivalS)).toBeLessThan(1); // gst's GOP is 30 frames at 30 fps
+
+      // RTCP both ways (RFC 3550 §6.4): gst reads the hub's receiver reports about its stream,
+      // and the hub reads gst's sender reports (and echoes them as LSR).
+      ours = (cam.rtcp?.ssrc ?? 0).toString(16).padStart(8, '0');
+      const blocks = (): RegExpMatchArray[] => [...gst.stderr().matchAll(new RegExp(`got RB packet: SSRC ${ours}, FL\\s+(\\d+), PL (-?\\d+), HS (\\d+), jitter (\\d+), LSR (\\w+):(\\w+)`, 'g'))];
+      await until(() => blocks().length > 0 && cam.rtcp?.lastSenderReport !== undefined, 'an RR at gst and an SR at the hub', 20_000);
+      const [, , lost, highest] = blocks()[0] ?? [];
+      expect(Number(lost)).toBe(0);
+      expect(Number(highest)).toBeGreaterThan(0);
+      expect(cam.rtcp?.malformed).toBe(0);
     } finally {
       await cam.stop();
     }
+    await until(() => gst.stderr().includes(`marking SSRC ${ours} as BYE`), 'gst to take the BYE', 5_000);
   });
 
   it('plays over RTP/UDP too', async () => {
@@ -95,7 +111,7 @@ describe('gst-rtsp-server (a real RTSP camera stack)', () => {
     }
   });
 
-  it("fuzz: mutated captures of gst's byte stream never crash the reader, RTP parser or depacketizer", () => {
+  it("fuzz: mutated captures of gst's byte stream never crash the reader, RTP and RTCP parsers or depacketizer", () => {
     const capture = proxy.captured();
     expect(capture.length).toBeGreaterThan(50_000);
     fc.assert(
@@ -107,7 +123,17 @@ describe('gst-rtsp-server (a real RTSP camera stack)', () => {
         try {
           for (let o = 0; o < bytes.length; o += chunk) {
             for (const item of reader.push(bytes.subarray(o, o + chunk))) {
-              if (item.type !== 'interleaved' || item.channel !== 0) continue;
+              if (item.type !== 'interleaved') continue;
+              if (item.channel === 1) {
+                // gst's RTCP (SR + SDES): parsed, or refused with RtspProtocolError.
+                try {
+                  parseRtcp(item.payload);
+                } catch (err) {
+                  expect(err).toBeInstanceOf(RtspProtocolError);
+                }
+                continue;
+              }
+              if (item.channel !== 0) continue;
               try {
                 depacketizer.push(parseRtp(item.payload));
               } catch (err) {

@@ -39,13 +39,16 @@ export interface Rig {
   stop(): Promise<void>;
 }
 
-/** The simulated camera on real time and the hub's camera on a FakeClock. */
+/**
+ * The simulated camera on real time and the hub's camera on a FakeClock. Reads are not batched
+ * (readBatchMs 0): a batching delay on a FakeClock would wait for a test to advance it.
+ */
 export async function startRig(camera: Partial<CameraOptions> = {}, sim: Partial<SimCameraOptions> = {}): Promise<Rig> {
   const simCamera = new SimCamera({ clock: systemClock(), credentials: SIM_CREDENTIALS, ...sim });
   await simCamera.start();
   const clock = new FakeClock();
   const { log, lines } = capturedLog();
-  const cam = new Camera({ url: simCamera.url, credentials: SIM_CREDENTIALS, clock, log, random: () => 0.5, backoff: { initialMs: 200, maxMs: 2_000 }, ...camera });
+  const cam = new Camera({ url: simCamera.url, credentials: SIM_CREDENTIALS, clock, log, random: () => 0.5, backoff: { initialMs: 200, maxMs: 2_000 }, readBatchMs: 0, ...camera });
   const events: CameraEvent[] = [];
   const frames: Frame[] = [];
   cam.onEvent((e) => events.push(e));

@@ -64,4 +64,17 @@ describe('the pre-roll ring', () => {
     expect(gop[0]?.time).toBeCloseTo(4);
     expect(gop).toHaveLength(30);
   });
+
+  it('after a break keeps nothing until the next keyframe, and never leaves empty GOPs behind', () => {
+    const ring = new PreRollRing({ seconds: 10, maxBytes: 1e9 });
+    for (const f of stream(2)) ring.push(f);
+    ring.breakGop();
+    ring.breakGop();
+    ring.push(frame(2.5, false));
+    expect(ring.snapshot().at(-1)?.time).toBeCloseTo(59 / 30);
+    ring.push(frame(3, true));
+    ring.push(frame(3.03, false));
+    expect(ring.gopCount).toBe(3);
+    expect(ring.latestGop().map((f) => f.time)).toEqual([3, 3.03]);
+  });
 });

@@ -1,0 +1,45 @@
+/**
+ * The Transport header of a SETUP answer (RFC 2326 §12.39): what the camera actually chose, which
+ * may differ from what was asked. Only the parameters a client acts on: the interleaved channel
+ * pair (RTP, RTCP) over TCP, the server's port pair over UDP, and the SSRC it announced.
+ */
+export interface TransportChoice {
+  /** `interleaved=a-b`: RTP on channel a, RTCP on b (b defaults to a + 1). */
+  readonly interleaved: { readonly rtp: number; readonly rtcp: number } | undefined;
+  /** `server_port=x-y`: where the camera sends RTP from and takes RTCP on. */
+  readonly serverPorts: { readonly rtp: number; readonly rtcp: number } | undefined;
+  readonly ssrc: number | undefined;
+}
+
+/** Reads the first transport spec of the header; parameters it does not know or cannot read are left out. */
+export function parseTransport(value: string): TransportChoice {
+  const first = value.split(',')[0] ?? '';
+  let interleaved: TransportChoice['interleaved'];
+  let serverPorts: TransportChoice['serverPorts'];
+  let ssrc: number | undefined;
+  for (const raw of first.split(';')) {
+    const eq = raw.indexOf('=');
+    if (eq < 0) continue;
+    const name = raw.slice(0, eq).trim().toLowerCase();
+    const arg = raw.slice(eq + 1).trim();
+    if (name === 'interleaved') {
+      const range = pair(arg, 255);
+      if (range !== undefined) interleaved = range;
+    } else if (name === 'server_port') {
+      const range = pair(arg, 65_535);
+      if (range !== undefined) serverPorts = range;
+    } else if (name === 'ssrc' && /^[0-9a-f]{1,8}$/i.test(arg)) {
+      ssrc = Number.parseInt(arg, 16) >>> 0;
+    }
+  }
+  return { interleaved, serverPorts, ssrc };
+}
+
+function pair(text: string, max: number): { rtp: number; rtcp: number } | undefined {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
+  if (m === null) return undefined;
+  const a = Number(m[1]);
+  const b = m[2] === undefined ? a + 1 : Number(m[2]);
+  if (a > max || b > max) return undefined;
+  return { rtp: a, rtcp: b };
+}
