@@ -122,6 +122,14 @@ export class SimCloud {
     await this.#subscribe(client);
   }
 
+  /**
+   * Takes one message as if the broker had delivered it, with no network and no ack sent unless
+   * the cloud is connected: test/bench/audit.bench.ts times the cloud's own ingest this way.
+   */
+  receive(topic: string, payload: Uint8Array): void {
+    this.#onMessage(topic, payload, undefined);
+  }
+
   /** Publishes a signed downlink payload to one hub; returns the correlation data used. */
   async push(hubId: string, kind: DownlinkKind, payload: Uint8Array): Promise<Uint8Array> {
     const client = this.#requireClient();

@@ -12,13 +12,16 @@
  *   drainPerSec: the hub process draining a 100,000-entry backlog through the outbox to sim/cloud
  *   (dedupe, chain + checkpoint verification, acks) via that mosquitto; drainRatio (goal ≥ 0.8);
  *   drainRssMb: the hub process's peak RSS during the drain (goal < 150).
+ * - hubEncodePerSec / cloudIngestPerSec / ceilingRatio: each end of the drain alone, in this
+ *   process, one core, no network (the outbox's read + encode of every batch; SimCloud#receive of
+ *   those batches). The slower of the two bounds any drain; ceilingRatio is it over rawPublishPerSec.
  *   npx tsx test/bench/audit.bench.ts      (last line: JSON)
  * Knobs: APPEND_EVENTS (default 30000), SECURITY_EVENTS (default 1000), APPEND_ONLY=1 (skip the drain),
  * DRAIN_EVENTS (default 100000), HUB_CPU_PROF=DIR (--cpu-prof of the hub process), IN_FLIGHT (batches, default 8), RSS_CURVE=1 (prints the hub's
  * [acked, rss, heapUsed, arrayBuffers] curve). Needs /usr/sbin/mosquitto.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,7 +30,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { canonicalEncode } from '../../protocols/audit/canonical.js';
 import type { AuditEvent } from '../../protocols/audit/events.js';
-import { BatchEncoder, type BatchRow } from '../../protocols/audit/batch.js';
+import { BatchEncoder, MAX_BATCH_CHECKPOINTS, type BatchRow } from '../../protocols/audit/batch.js';
 import { everyHub, topicFor, TOPICS } from '../../protocols/mqtt/contract.js';
 import { noDelay, UnretainedStore } from '../../hub/cloud/link.js';
 import { hubId as storeHubId } from '../../hub/store/daemon-runs.js';
@@ -173,6 +176,39 @@ async function publishBaseline(broker: MosquittoBroker, pki: Awaited<ReturnType<
   return rate;
 }
 
+/** Every batch of the backlog as the outbox builds it (readBatch, its checkpoints, the encoder), timed. */
+function encodeAllBatches(audit: ReturnType<typeof auditLogOn>, hubId: string): { perSec: number; payloads: Buffer[] } {
+  const encoder = new BatchEncoder();
+  const payloads: Buffer[] = [];
+  let next = 1;
+  let checkpointsThrough = 0;
+  const t0 = process.hrtime.bigint();
+  for (;;) {
+    const batch = audit.readBatch(next, BATCH);
+    if (batch === undefined) break;
+    const to = (batch.rows.at(-1) as BatchRow)[0];
+    const checkpoints = audit.unsentCheckpointsThrough(checkpointsThrough, to, MAX_BATCH_CHECKPOINTS);
+    const { view, count } = encoder.encodeRowsView(hubId, batch.prevHash, batch.rows, checkpoints, TOPICS.events.payload.maxBytes);
+    if (count !== batch.rows.length) throw new Error('a bench batch did not fit whole');
+    payloads.push(Buffer.from(view));
+    checkpointsThrough = to;
+    next = to + 1;
+  }
+  return { perSec: perSec(next - 1, process.hrtime.bigint() - t0), payloads };
+}
+
+/** The sim cloud's ingest of those batches, fed in process (SimCloud#receive: no broker, no acks). */
+function ingestAll(hubId: string, key: KeyObject, payloads: readonly Buffer[]): number {
+  const cloud = new SimCloud({ url: 'mqtts://127.0.0.1:1', tls: { cert: '', key: '', ca: '' }, protocolVersion: 5, hubs: new Map([[hubId, key]]), keepEvents: false });
+  const topic = topicFor(hubId, 'events');
+  const t0 = process.hrtime.bigint();
+  for (const p of payloads) cloud.receive(topic, p);
+  const ns = process.hrtime.bigint() - t0;
+  const ledger = cloud.ledger(hubId);
+  if (ledger.lastSeq !== DRAIN_ROWS || ledger.broken !== undefined) throw new Error(`in-process ingest ended at seq ${ledger.lastSeq}: ${JSON.stringify(ledger.broken)}`);
+  return perSec(ledger.lastSeq, ns);
+}
+
 async function drain(dir: string, broker: MosquittoBroker, pki: Awaited<ReturnType<typeof makeTestPki>>) {
   const hubDir = join(dir, 'hub');
   const store = await openAuditStore(hubDir);
@@ -189,7 +225,14 @@ async function drain(dir: string, broker: MosquittoBroker, pki: Awaited<ReturnTy
   const encoded = new BatchEncoder().encodeRows(id, sample.prevHash, sample.rows, sampleCheckpoints, TOPICS.events.payload.maxBytes);
   if (encoded.count !== BATCH) throw new Error(`the sample batch holds ${encoded.count} entries, not ${BATCH}`);
   const batchPayload = Buffer.from(encoded.bytes);
+  // The two ends of the drain on their own, in this process, one core each, no network: the
+  // hub's read + encode of every batch (as Outbox#send does it) and the sim cloud's ingest of
+  // those batches (decode, dedupe, chain, checkpoint signatures). A drain is at most as fast as
+  // the slower of the two, whatever the transport does.
+  const { perSec: hubEncodePerSec, payloads } = encodeAllBatches(audit, id);
   store.close();
+  const cloudIngestPerSec = ingestAll(id, key, payloads);
+  payloads.length = 0;
 
   const identity = await pki.client(id);
   const files = { caFile: join(dir, 'ca.pem'), certFile: join(dir, 'hub.pem'), keyFile: join(dir, 'hub.key') };
@@ -235,6 +278,8 @@ async function drain(dir: string, broker: MosquittoBroker, pki: Awaited<ReturnTy
   if (ledger.broken !== undefined) throw new Error(`chain broken during the drain: ${JSON.stringify(ledger.broken)}`);
   return {
     rawPublishPerSec,
+    hubEncodePerSec,
+    cloudIngestPerSec,
     drainPerSec: perSec(DRAIN_ROWS, tEnd - tReady),
     drainWithStartupS: Number(tEnd - t0) / 1e9,
     drainRssMb: peakRss,
@@ -266,6 +311,7 @@ try {
     await broker.stop();
   }
   console.log(`publish  raw ${round(d.rawPublishPerSec, 0)} entries/s (QoS 1, ${BATCH}/batch of ${d.batchBytes} B, ${IN_FLIGHT} in flight)`);
+  console.log(`ends     hub read+encode ${round(d.hubEncodePerSec, 0)} entries/s, sim cloud ingest ${round(d.cloudIngestPerSec, 0)} entries/s (in process, one core each: a drain's ceiling is the slower, ratio ${round(Math.min(d.hubEncodePerSec, d.cloudIngestPerSec) / d.rawPublishPerSec, 2)} of raw publish)`);
   console.log(`drain    ${DRAIN_ROWS} entries at ${round(d.drainPerSec, 0)}/s  ratio ${round(d.drainPerSec / d.rawPublishPerSec, 2)}  peak RSS ${round(d.drainRssMb)} MB (${round(d.readyRssMb)} MB when ready)  (${d.checkpointsVerified} checkpoints verified, ${d.duplicates} duplicates deduped)`);
   console.log(
     JSON.stringify({
@@ -278,6 +324,9 @@ try {
       securityAppendRatio: round(a.full.audit / a.full.raw, 2),
       bulkAppendRatio: round(a.auditBulkPerSec / a.rawBulkPerSec, 2),
       rawPublishPerSec: round(d.rawPublishPerSec, 0),
+      hubEncodePerSec: round(d.hubEncodePerSec, 0),
+      cloudIngestPerSec: round(d.cloudIngestPerSec, 0),
+      ceilingRatio: round(Math.min(d.hubEncodePerSec, d.cloudIngestPerSec) / d.rawPublishPerSec, 2),
       drainPerSec: round(d.drainPerSec, 0),
       drainRatio: round(d.drainPerSec / d.rawPublishPerSec, 2),
       drainRssMb: round(d.drainRssMb),
