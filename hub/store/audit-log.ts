@@ -236,7 +236,9 @@ export class AuditLog implements AuditSink {
   }
 
   markCheckpointsSent(throughSeq: number): void {
-    this.#o.store.write('normal', (db) => db.prepare('UPDATE audit_checkpoints SET sent = 1 WHERE seq <= ? AND sent = 0').run(throughSeq));
+    this.#markSent ??= this.#o.store.db.prepare('UPDATE audit_checkpoints SET sent = 1 WHERE seq <= ? AND sent = 0');
+    const stmt = this.#markSent;
+    this.#o.store.write('normal', () => stmt.run(throughSeq));
   }
 
   /** The lowest seq still stored, or head + 1 when nothing is. */
@@ -246,16 +248,19 @@ export class AuditLog implements AuditSink {
   }
 
   state(): { ackedThrough: number; prunedThrough: number } {
-    const row = this.#o.store.db.prepare('SELECT acked_through AS a, pruned_through AS p FROM audit_state WHERE id = 1').get() as { a: number; p: number };
+    this.#stateRow ??= this.#o.store.db.prepare('SELECT acked_through AS a, pruned_through AS p FROM audit_state WHERE id = 1');
+    const row = this.#stateRow.get() as { a: number; p: number };
     return { ackedThrough: row.a, prunedThrough: row.p };
   }
 
   /** Records the cloud's cumulative ack; an ack beyond the head or backwards is ignored (returns false). */
   ack(throughSeq: number): boolean {
-    return this.#o.store.write('normal', (db) => {
+    this.#setAcked ??= this.#o.store.db.prepare('UPDATE audit_state SET acked_through = ? WHERE id = 1');
+    const stmt = this.#setAcked;
+    return this.#o.store.write('normal', () => {
       const { ackedThrough } = this.state();
       if (throughSeq <= ackedThrough || throughSeq > this.#head().seq) return false;
-      db.prepare('UPDATE audit_state SET acked_through = ? WHERE id = 1').run(throughSeq);
+      stmt.run(throughSeq);
       return true;
     });
   }
@@ -298,7 +303,8 @@ export class AuditLog implements AuditSink {
   }
 
   #checkpointRow(seq: number): CheckpointRow | undefined {
-    return this.#o.store.db.prepare('SELECT seq, head_hash, wall_ms, signature FROM audit_checkpoints WHERE seq = ?').get(seq) as CheckpointRow | undefined;
+    this.#checkpointAt ??= this.#o.store.db.prepare('SELECT seq, head_hash, wall_ms, signature FROM audit_checkpoints WHERE seq = ?');
+    return this.#checkpointAt.get(seq) as CheckpointRow | undefined;
   }
 
   #sign(seq: number, headHash: Uint8Array, wallMs: number): Checkpoint {
@@ -310,6 +316,12 @@ export class AuditLog implements AuditSink {
   #toCheckpoint(r: CheckpointRow): Checkpoint {
     return { hubId: this.hubId, seq: r.seq, headHash: new Uint8Array(r.head_hash), wallMs: r.wall_ms, signature: new Uint8Array(r.signature) };
   }
+
+  // Statements the cloud link runs per batch or per ack, prepared on first use.
+  #stateRow: Statement | undefined;
+  #setAcked: Statement | undefined;
+  #markSent: Statement | undefined;
+  #checkpointAt: Statement | undefined;
 
   // Read side of the cloud link (hub/cloud/outbox.ts): entries as the wire carries them.
   #batchRows: Statement | undefined;
