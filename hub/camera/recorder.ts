@@ -94,18 +94,36 @@ export class Recorder {
         state = 'recovered';
       }
       // Even a failed clip is kept up to its last whole fragment: it may be all the evidence there is.
-      return clips.complete(part.id, clock.now(), state);
+      try {
+        return clips.complete(part.id, clock.now(), state);
+      } catch (err) {
+        // The index could not be updated (disk full, I/O error): the recording fails where it is
+        // seen; the file stays a .part that boot-time recovery trims and indexes.
+        const error = new HubError(ErrorCode.CAMERA_RECORDING_FAILED, `clip ${part.id}: closing failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        fail(error);
+        throw error;
+      }
+    };
+    /** A part's closing, observed at once: stop() collects it (a mid-visit close may fail long before). */
+    const closing = (part: Part, state: 'complete' | 'recovered'): Promise<ClipRow> => {
+      const p = close(part, state);
+      p.catch(() => undefined);
+      return p;
     };
 
     let current = open(clock.now() - Math.round(spanS(preRoll) * 1000));
     let inits = 0;
+    // The frame being muxed and the newest seen: a clip opened during the pre-roll replay starts
+    // when its first picture was taken, not when it is written.
+    let adding: Frame | undefined;
+    let newest = preRoll.at(-1)?.time ?? Number.NEGATIVE_INFINITY;
     const muxer = new Fmp4Muxer({
       init: (segment, sps) => {
         if (inits++ > 0) {
           // New parameter sets: this clip ends at the GOP just written; the visit goes on in the next.
           const previous = current;
-          previous.closing = close(previous, 'complete');
-          current = open(clock.now());
+          previous.closing = closing(previous, 'complete');
+          current = open(clock.now() - (adding === undefined ? 0 : Math.round((newest - adding.time) * 1000)));
           log.info({ clip: previous.id, next: current.id, visitId, picture: describe(sps) }, 'picture format changed; visit continues in a new clip');
         }
         current.file.append([segment], segment.length);
@@ -118,6 +136,8 @@ export class Recorder {
     });
     const take = (frame: Frame): void => {
       if (failure !== undefined) return;
+      adding = frame;
+      if (frame.time > newest) newest = frame.time;
       try {
         muxer.add(frame);
         if (muxer.heldBytes > maxQueue) throw new HubError(ErrorCode.CAMERA_RECORDING_FAILED, `clip ${current.id}: a GOP of more than ${maxQueue} bytes`);
@@ -130,16 +150,19 @@ export class Recorder {
     const unsubscribe = camera.onFrame(take);
     // "Only once the recorder is writing does the hub unlock": the pre-roll's whole GOPs are on
     // disk as fragments before start() resolves, or start() fails.
-    try {
-      await current.file.flushed();
-    } catch (err) {
-      fail(err);
+    // Every part: a format change inside the pre-roll closed one already, and its close may fail.
+    for (const part of [...parts]) {
+      try {
+        await (part.closing ?? part.file.flushed());
+      } catch (err) {
+        fail(err);
+      }
     }
     if (failure !== undefined) {
       unsubscribe();
       muxer.cancel();
       // Indexed as what it is (whatever whole fragments made it to disk), never left 'recording'.
-      await Promise.allSettled(parts.map((p) => (p.closing ??= close(p, 'recovered'))));
+      await Promise.allSettled(parts.map((p) => (p.closing ??= closing(p, 'recovered'))));
       throw failure;
     }
     log.info({ clip: current.id, visitId, preRollFrames: preRoll.length, preRollS: spanS(preRoll) }, 'recording started');
@@ -158,9 +181,10 @@ export class Recorder {
           muxer.cancel();
         }
         const last = current;
-        last.closing ??= close(last, failure === undefined ? 'complete' : 'recovered');
-        const rows: ClipRow[] = [];
-        for (const part of parts) rows.push(await (part.closing ?? close(part, 'recovered')));
+        last.closing ??= closing(last, failure === undefined ? 'complete' : 'recovered');
+        // All of them, whatever fails: a failed close sets `failure`, the others still get indexed.
+        const settled = await Promise.allSettled(parts.map((part) => (part.closing ??= closing(part, 'recovered'))));
+        const rows = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
         log.info({ clips: rows.map((r) => r.id), bytes: rows.reduce((s, r) => s + r.bytes, 0) }, 'recording closed');
         this.#opts.onQuota?.(clips.enforceQuota());
         if (failure !== undefined) throw failure;

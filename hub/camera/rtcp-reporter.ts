@@ -34,6 +34,7 @@ export class RtcpReporter {
   #initial = true;
   #stopped = false;
   #sent = 0;
+  #sendFailures = 0;
   #malformed = 0;
   #lastSr: SenderReport | undefined;
 
@@ -45,6 +46,11 @@ export class RtcpReporter {
   /** Malformed RTCP packets from the camera, dropped. */
   get malformed(): number {
     return this.#malformed;
+  }
+
+  /** Reports that could not be sent. */
+  get sendFailures(): number {
+    return this.#sendFailures;
   }
 
   /** Receiver reports sent so far. */
@@ -133,7 +139,13 @@ export class RtcpReporter {
     // §6.3.3: avg_rtcp_size = 1/16 × packet_size + 15/16 × avg_rtcp_size.
     const size = packet.length + LOWER_LAYER_OCTETS;
     this.#avgSize = this.#avgSize === 0 ? size : size / 16 + (15 * this.#avgSize) / 16;
-    this.#sent++;
-    this.#opts.send(packet);
+    // RTCP is advisory (RFC 3550 §6): a report that cannot go out (a socket error, an address the
+    // camera gave that no socket can reach) is counted, never thrown out of a timer or a close().
+    try {
+      this.#opts.send(packet);
+      this.#sent++;
+    } catch {
+      this.#sendFailures++;
+    }
   }
 }

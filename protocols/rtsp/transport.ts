@@ -23,10 +23,11 @@ export function parseTransport(value: string): TransportChoice {
     const name = raw.slice(0, eq).trim().toLowerCase();
     const arg = raw.slice(eq + 1).trim();
     if (name === 'interleaved') {
-      const range = pair(arg, 255);
+      const range = pair(arg, 0, 255);
       if (range !== undefined) interleaved = range;
     } else if (name === 'server_port') {
-      const range = pair(arg, 65_535);
+      // Port 0 is no port (a socket cannot send to it): such an answer gives no RTCP target.
+      const range = pair(arg, 1, 65_535);
       if (range !== undefined) serverPorts = range;
     } else if (name === 'ssrc' && /^[0-9a-f]{1,8}$/i.test(arg)) {
       ssrc = Number.parseInt(arg, 16) >>> 0;
@@ -35,11 +36,11 @@ export function parseTransport(value: string): TransportChoice {
   return { interleaved, serverPorts, ssrc };
 }
 
-function pair(text: string, max: number): { rtp: number; rtcp: number } | undefined {
+function pair(text: string, min: number, max: number): { rtp: number; rtcp: number } | undefined {
   const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
   if (m === null) return undefined;
   const a = Number(m[1]);
   const b = m[2] === undefined ? a + 1 : Number(m[2]);
-  if (a > max || b > max) return undefined;
+  if (a < min || b < min || a > max || b > max) return undefined;
   return { rtp: a, rtcp: b };
 }

@@ -127,6 +127,32 @@ describe('recording visits', () => {
     expect(Math.abs((fresh?.durationS ?? 0) - (fresh?.frames ?? 0) / 30)).toBeLessThan(1);
   });
 
+  it('when the old clip cannot be indexed at a mid-visit format change (disk full), the visit goes on, stop() fails loudly, the other clip is indexed', async () => {
+    const { r, clips } = await setup(1);
+    let failedOnce = false;
+    // The first close runs at the format change, long before stop(): vitest fails the test on an
+    // unhandled rejection, which is what the recorder must not leave behind.
+    const complete = clips.complete.bind(clips);
+    clips.complete = (id, endedAtMs, state) => {
+      if (!failedOnce) {
+        failedOnce = true;
+        throw new Error('SQLITE_FULL: database or disk is full');
+      }
+      return complete(id, endedAtMs, state);
+    };
+    const recorder = new Recorder({ camera: r.camera, clips, clock: r.clock, log: silentLog() });
+    await until(() => r.camera.healthy(), 'healthy');
+    const recording = await recorder.start('visit-full');
+    const before = r.frames.length;
+    await until(() => r.frames.length >= before + 20, 'video at 640x360');
+    r.sim.switchClip(FIXTURE_CLIP_480X270);
+    await until(() => recording.clipIds().length === 2, 'the second clip');
+    await until(() => failedOnce, 'the first clip to be closed');
+    const second = recording.clipIds()[1];
+    await expect(recording.stop()).rejects.toSatisfy((e) => isHubError(e, ErrorCode.CAMERA_RECORDING_FAILED) && /closing failed: SQLITE_FULL/.test((e as Error).message));
+    expect(clips.list().find((c) => c.id === second)?.state).toBe('recovered');
+  });
+
   it('a clip cut mid-write by a crash is trimmed to its last whole fragment at boot and still plays', async () => {
     const { r, clips, recorder } = await setup(1);
     await until(() => r.camera.healthy(), 'healthy');

@@ -188,11 +188,18 @@ describe('the Transport header of a SETUP answer (RFC 2326 §12.39)', () => {
     expect(parseTransport('RTP/AVP/TCP;interleaved=300-301;ssrc=xyz')).toEqual({ interleaved: undefined, serverPorts: undefined, ssrc: undefined });
   });
 
+  it('takes interleaved channel 0 but no server port 0: a camera answering server_port=0-0 gives no RTCP target', () => {
+    expect(parseTransport('RTP/AVP/TCP;interleaved=0-1').interleaved).toEqual({ rtp: 0, rtcp: 1 });
+    expect(parseTransport('RTP/AVP;unicast;client_port=5000-5001;server_port=0-0').serverPorts).toBeUndefined();
+    expect(parseTransport('RTP/AVP;unicast;server_port=6970-0').serverPorts).toBeUndefined();
+  });
+
   it('fuzz: any header text parses without throwing, into bounded numbers', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 120 }), (text) => {
         const t = parseTransport(`RTP/AVP/TCP;interleaved=${text};server_port=${text};ssrc=${text}`);
         for (const r of [t.interleaved, t.serverPorts]) if (r !== undefined) expect(Math.max(r.rtp, r.rtcp)).toBeLessThanOrEqual(65_535);
+        if (t.serverPorts !== undefined) expect(Math.min(t.serverPorts.rtp, t.serverPorts.rtcp)).toBeGreaterThanOrEqual(1);
         if (t.ssrc !== undefined) expect(t.ssrc).toBeLessThanOrEqual(0xffff_ffff);
       }),
       { numRuns: runs(500) },
