@@ -1,3 +1,4 @@
+import { bytesEqual } from '../../protocols/cbor/canonical.js';
 import type { Credentials } from '../../protocols/rtsp/auth.js';
 import type { AccessUnit } from '../../protocols/rtsp/h264.js';
 import { parseSps } from '../../protocols/rtsp/h264-sps.js';
@@ -78,8 +79,9 @@ export class Camera implements Module {
   #base: { rtp: number; offsetS: number; clockRate: number } | undefined;
   #lastTime = -Infinity;
   #lastError: HubError | undefined;
-  /** The SPS of the last keyframe. */
+  /** The parameter sets of the last keyframe. */
   #sps: Uint8Array | undefined;
+  #pps: Uint8Array | undefined;
 
   constructor(options: CameraOptions) {
     this.#opts = options;
@@ -214,14 +216,18 @@ export class Camera implements Module {
   }
 
   #keyframe(au: AccessUnit): void {
-    const previous = this.#sps;
+    const sps = this.#sps;
+    const pps = this.#pps;
     this.#sps = au.sps;
+    this.#pps = au.pps;
     if (!this.#healthy) {
       this.#becomeHealthy(au);
       return;
     }
-    // Most cameras repeat the same SPS before every IDR: equal bytes are no change.
-    if (previous !== undefined && previous !== au.sps && !sameBytes(previous, au.sps)) {
+    // Most cameras repeat the same parameter sets before every IDR: equal bytes are no change. A
+    // new PPS alone is a change too: the recorder starts a new clip for it (hub/camera/fmp4.ts).
+    const changed = (a: Uint8Array | undefined, b: Uint8Array): boolean => a !== undefined && a !== b && !bytesEqual(a, b);
+    if (changed(sps, au.sps) || changed(pps, au.pps)) {
       const size = sizeOf(au.sps);
       this.#log.info(size, 'camera picture format changed');
       this.#emit({ type: 'format-changed', ...size });
@@ -264,10 +270,4 @@ function sizeOf(sps: Uint8Array): { width: number; height: number } {
   } catch {
     return { width: 0, height: 0 }; // informative only; the muxer reads the SPS again
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

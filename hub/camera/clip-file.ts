@@ -30,6 +30,8 @@ export class ClipFile {
   #queuedBytes = 0;
   #position = 0;
   #writing = false;
+  /** Settles when the writev in flight returns: the descriptor is not closed under it. */
+  #inFlight: Promise<void> = Promise.resolve();
   #failure: HubError | undefined;
   #closed = false;
   #waiters: Array<{ resolve(): void; reject(err: HubError): void }> = [];
@@ -83,6 +85,10 @@ export class ClipFile {
     }
     if (!this.#closed) {
       this.#closed = true;
+      // A failure (the queue overflowed) drops what is queued, not the write libuv is doing: close
+      // only once it returned, so nothing lands in the file after it is hashed and renamed, and
+      // the descriptor number is not reused under a write still in flight.
+      await this.#inFlight;
       await new Promise<void>((resolve) => close(this.#fd, () => resolve()));
     }
     if (failure !== undefined) throw failure;
@@ -104,8 +110,12 @@ export class ClipFile {
     let bytes = 0;
     for (const b of batch) bytes += b.length;
     this.#writing = true;
+    let returned!: () => void;
+    this.#inFlight = new Promise((resolve) => (returned = resolve));
     writev(this.#fd, batch, this.#position, (err, written) => {
       this.#writing = false;
+      returned();
+      if (this.#failure !== undefined) return; // failed meanwhile: its queue and counts are gone
       if (err !== null || written !== bytes) {
         // A short write on a regular file means the disk is full (or the file too big): the clip
         // keeps what is whole, and the recording fails where someone will see it.

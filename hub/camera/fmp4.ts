@@ -1,3 +1,4 @@
+import { bytesEqual } from '../../protocols/cbor/canonical.js';
 import type { Frame } from './frame.js';
 import { FMP4_TIMESCALE, fragmentHead, initSegment } from './fmp4-writer.js';
 
@@ -67,7 +68,7 @@ export class Fmp4Muxer {
   add(frame: Frame): void {
     if (this.#cancelled) return;
     if (this.#t0 === undefined && !frame.au.key) return; // cannot start mid-GOP
-    const changed = frame.au.key && this.#sps !== undefined && !(sameBytes(frame.au.sps, this.#sps) && sameBytes(frame.au.pps, this.#pps));
+    const changed = frame.au.key && this.#sps !== undefined && !(bytesEqual(frame.au.sps, this.#sps) && this.#pps !== undefined && bytesEqual(frame.au.pps, this.#pps));
     this.#t0 ??= frame.time;
     let dts = Math.round((frame.time - this.#t0) * FMP4_TIMESCALE);
     const previous = this.#pending;
@@ -134,10 +135,4 @@ export class Fmp4Muxer {
     for (let i = 0; i < gop.length; i++) samples[i] = (gop[i] as Frame).au.data;
     this.#sink.fragment(head, samples, bytes);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array | undefined): boolean {
-  if (b === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -200,6 +200,11 @@ export class SimCamera {
       loris: undefined,
     };
     this.stats.dropped.set(session.id, session.droppedSeqs);
+    // Stats serve tests; under `npm start` the camera runs for days: only recent sessions are kept.
+    for (const old of this.stats.dropped.keys()) {
+      if (this.stats.dropped.size <= STATS_KEPT_SESSIONS) break;
+      this.stats.dropped.delete(old);
+    }
     this.#sessions.add(session);
     const reader = new RtspReader();
     socket.on('data', (chunk: Buffer) => {
@@ -233,7 +238,7 @@ export class SimCamera {
   }
 
   #handle(session: Session, req: RtspRequest): void {
-    this.stats.requests.push(req.method);
+    keepLast(this.stats.requests, req.method);
     if (this.faults.slowLoris) return this.#slowLoris(session, req);
     if (!this.#authorized(req)) {
       return this.#reply(session, req, 401, 'Unauthorized', [['WWW-Authenticate', `Digest realm="${this.#opts.realm}", nonce="${this.#nonce}", qop="auth", algorithm=MD5`]]);
@@ -359,7 +364,7 @@ export class SimCamera {
       }
       const sr: SenderReport = { type: 'sr', ssrc: session.sender.ssrc, ...ntp, rtpTimestamp: this.#rtpTime >>> 0, packetCount: session.packetsSent, octetCount: session.octetsSent, reports: [] };
       const packet = serializeRtcp([sr, { type: 'sdes', chunks: [{ ssrc: session.sender.ssrc, cname: `sim-camera@${this.#opts.host}` }] }]);
-      this.stats.senderReports.push({ session: session.id, ssrc: session.sender.ssrc, lsr: lsrOf(sr) });
+      keepLast(this.stats.senderReports, { session: session.id, ssrc: session.sender.ssrc, lsr: lsrOf(sr) });
       this.#sendRtcp(session, packet);
     }
   }
@@ -371,11 +376,20 @@ export class SimCamera {
 
   #receiveRtcp(session: string | undefined, bytes: Uint8Array): void {
     try {
-      this.stats.rtcp.push({ session, packets: parseRtcp(bytes) });
+      keepLast(this.stats.rtcp, { session, packets: parseRtcp(bytes) });
     } catch {
       this.stats.badRtcp++;
     }
   }
+}
+
+/** How many records each stats list keeps (the newest), and how many sessions' drop lists. */
+const STATS_KEPT_RECORDS = 10_000;
+const STATS_KEPT_SESSIONS = 64;
+
+function keepLast<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > STATS_KEPT_RECORDS) list.splice(0, list.length - STATS_KEPT_RECORDS);
 }
 
 async function bindUdpPair(host: string): Promise<{ rtp: UdpSocket; rtcp: UdpSocket }> {
@@ -389,6 +403,8 @@ async function bindUdpPair(host: string): Promise<{ rtp: UdpSocket; rtcp: UdpSoc
       });
       socket.bind(port, host, () => {
         socket.removeAllListeners('error');
+        // A send to a client that went away fails asynchronously; the sim goes on.
+        socket.on('error', () => undefined);
         resolve(socket);
       });
     });

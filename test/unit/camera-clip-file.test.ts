@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClipFile } from '../../hub/camera/clip-file.js';
@@ -43,5 +43,20 @@ describe('a clip file being written', () => {
     expect(file.failure?.message).toMatch(/clip b: 1200 bytes waiting for the disk/);
     await expect(file.flushed()).rejects.toSatisfy((e) => isHubError(e, ErrorCode.CAMERA_RECORDING_FAILED));
     await expect(file.close()).rejects.toSatisfy((e) => isHubError(e, ErrorCode.CAMERA_RECORDING_FAILED));
+  });
+
+  it('closes only once the write in flight at the failure has returned: the file does not change after close(), and nothing counts below zero', async () => {
+    dir = tempDir('keyhub-clipfile-');
+    const path = join(dir.path, 'c.mp4.part');
+    const big = 32 * 1024 * 1024; // long enough to still be in the thread pool when close() is called
+    const file = new ClipFile({ path, maxQueueBytes: big + 1, label: 'clip c' });
+    file.append([bytes(big, 3)], big);
+    file.append([bytes(16, 4)], 16); // over the bound while the first is in flight
+    await expect(file.close()).rejects.toSatisfy((e) => isHubError(e, ErrorCode.CAMERA_RECORDING_FAILED));
+    const size = statSync(path).size;
+    expect(size).toBe(big); // the write in flight landed whole before the descriptor was closed
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(statSync(path).size).toBe(size);
+    expect(file.queuedBytes).toBe(0);
   });
 });
