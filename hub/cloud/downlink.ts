@@ -3,6 +3,7 @@ import { Domain, openEnvelope, verifyEnvelope } from '../../protocols/grant/enve
 import { decodeGrantPayload, GRANT_MAX_BYTES, type Grant } from '../../protocols/grant/grant.js';
 import { checkBytesPayload, type DownlinkKind, type PayloadOf } from '../../protocols/mqtt/contract.js';
 import type { AccessService } from '../access/module.js';
+import { MAX_CLOCK_SKEW_S } from '../config/schema.js';
 import type { TrustView } from '../access/trust.js';
 import { trustStore } from '../store/trust-store.js';
 import type { AuditSink } from '../store/audit-log.js';
@@ -224,7 +225,7 @@ export class DownlinkIntake implements Module {
           return refuse(code, detail);
         }
         // The lock's own `by: hub` report is not audited by lock-audit (whoever commands records it).
-        // The audit v1 set has no cloud actor: a command signed by an owner-kind issuer acts for the owner.
+        // Named apart from the homeowner's own LAN action: the bolt moved because the cloud said so.
         this.#o.audit.append({ type: 'bolt', body: { state: 'locked', by: 'cloud-command' } });
         return { outcome: 'accepted', id, detail: 'lock' };
       }
@@ -255,7 +256,9 @@ export class DownlinkIntake implements Module {
 
   #pruneCommands(): void {
     const intake = this.#o.commands;
-    if (intake !== undefined) this.#commandLog.prune(intake.floorMs() - intake.clockSkewMs);
+    // By the largest skew the config allows, not today's: raising access.clockSkewS later must not
+    // let a command whose id was forgotten pass the window check again.
+    if (intake !== undefined) this.#commandLog.prune(intake.floorMs() - Math.max(intake.clockSkewMs, MAX_CLOCK_SKEW_S * 1000));
   }
 
   #verifyAndApply(kind: Exclude<DownlinkKind, 'commands'>, payload: Uint8Array): Outcome {

@@ -188,7 +188,15 @@ export class Outbox implements Module {
 
   #send(prevHash: Uint8Array, rows: BatchRow[]): void {
     const from = (rows[0] as BatchRow)[0];
-    let checkpoints = this.#o.source.unsentCheckpointsThrough(Math.max(this.#checkpointsSentThrough, this.#ackedThrough), (rows.at(-1) as BatchRow)[0], MAX_BATCH_CHECKPOINTS);
+    let checkpoints = this.#o.source.unsentCheckpointsThrough(Math.max(this.#checkpointsSentThrough, this.#ackedThrough), (rows.at(-1) as BatchRow)[0], MAX_BATCH_CHECKPOINTS + 1);
+    if (checkpoints.length > MAX_BATCH_CHECKPOINTS) {
+      // More checkpoints than a batch carries (checkpointEvery far below the batch size): the batch
+      // ends at the last one it carries, so an ack, which marks the checkpoints it covers as
+      // received, never covers one that was not sent.
+      checkpoints = checkpoints.slice(0, MAX_BATCH_CHECKPOINTS);
+      const last = (checkpoints.at(-1) as Checkpoint).seq;
+      rows = rows.filter((r) => r[0] <= last);
+    }
     const hubId = this.#o.source.hubId;
     const maxBytes = TOPICS.events.payload.maxBytes;
     let { view, count } = this.#encoder.encodeRowsView(hubId, prevHash, rows, checkpoints, maxBytes);

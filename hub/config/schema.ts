@@ -69,6 +69,9 @@ const lockSchema = z
   .readonly()
   .prefault({});
 
+/** The most `access.clockSkewS` may be; what remembers ids against replay keeps them this much longer. */
+export const MAX_CLOCK_SKEW_S = 3600;
+
 /**
  * Offline grants (DESIGN.md, "Trust and tokens"; hub/access/policy.ts maps this onto decide()'s
  * policy). `home` has no default: until the installer sets where the home is, every cloud-path
@@ -77,7 +80,7 @@ const lockSchema = z
 const accessSchema = z
   .strictObject({
     /** How far the wall clock may be behind the clock floor and still be trusted. */
-    clockSkewS: z.int().min(0).max(3600).default(300),
+    clockSkewS: z.int().min(0).max(MAX_CLOCK_SKEW_S).default(300),
     /** BLE: the weakest signal that still counts as "at the door" (HCI reports RSSI from -127 dBm). */
     rssiFloorDbm: z.int().min(-127).max(0).default(-70),
     /** Cloud path: how close to `home` a handheld must be, its reported accuracy counted against it. */

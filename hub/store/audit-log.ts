@@ -70,12 +70,14 @@ export class AuditLog implements AuditSink {
   /** One reusable encode-and-hash buffer (appends run one at a time on this connection). */
   readonly #encoder = new ChainEncoder();
   /**
-   * The head as this connection last committed it: no head query per append. Only appends add
-   * rows, so if another connection (another process) appended meanwhile, the cached head's next
-   * seq is already taken and the INSERT fails on the primary key: then the head is read from
-   * the table and the chain computed again (see #commit). A nested or failed write forgets it.
+   * The head as this connection last committed it, and SQLite's data_version then: no head query
+   * per append. data_version changes when another connection (another process) commits, which
+   * may have appended or pruned, so then the head is read from the table again; a prune in
+   * between would otherwise let a stale head write below the cut. Two logs on one connection
+   * are caught by the primary key instead (see #commit). A nested or failed write forgets it.
    */
-  #cachedHead: { seq: number; hash: Uint8Array } | undefined;
+  #cachedHead: { seq: number; hash: Uint8Array; version: number } | undefined;
+  readonly #dataVersion: Statement;
 
   constructor(options: AuditLogOptions) {
     if (!Number.isInteger(options.checkpointEvery) || options.checkpointEvery < 1) throw new RangeError('checkpointEvery must be an integer ≥ 1');
@@ -88,6 +90,7 @@ export class AuditLog implements AuditSink {
     this.#lastRow = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
     this.#readFrom = db.prepare('SELECT seq, wall_ms, mono_ms, type, body, prev_hash, hash FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?');
     this.#unsent = db.prepare('SELECT seq, head_hash, wall_ms, signature FROM audit_checkpoints WHERE seq > ? AND sent = 0 ORDER BY seq LIMIT ?');
+    this.#dataVersion = db.prepare('PRAGMA data_version').pluck(true);
   }
 
   append(event: AuditEvent): ChainedRecord {
@@ -115,22 +118,26 @@ export class AuditLog implements AuditSink {
     // behind the cache's back: then the cache is neither used nor kept.
     const outermost = !this.#o.store.db.inTransaction;
     if (!outermost) this.#cachedHead = undefined;
+    let version = 0;
     try {
       const out = this.#o.store.write(durability, () => {
+        // Inside the write lock: no other connection can commit until this one does.
+        version = this.#dataVersion.get() as number;
+        const cached = this.#cachedHead?.version === version ? this.#cachedHead : undefined;
         try {
-          return this.#chainAndInsert(checked, wallMs, monoMs, this.#cachedHead ?? this.#head());
+          return this.#chainAndInsert(checked, wallMs, monoMs, cached ?? this.#head());
         } catch (err) {
-          // The cached head's next seq is taken: another connection appended since (SQLite's
-          // primary key says so; nothing else adds rows). Statement-level rollback keeps the
-          // transaction; chain again from the head as the table has it.
-          if (this.#cachedHead === undefined || (err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
+          // The cached head's next seq is taken: another log on this connection appended since
+          // (SQLite's primary key says so; nothing else adds rows). Statement-level rollback
+          // keeps the transaction; chain again from the head as the table has it.
+          if (cached === undefined || (err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
           this.#cachedHead = undefined;
           return this.#chainAndInsert(checked, wallMs, monoMs, this.#head());
         }
       });
-      // Committed: the head is ours to remember.
+      // Committed: the head is ours to remember (our own commits leave data_version as it was).
       const last = out[out.length - 1] as ChainedRecord;
-      this.#cachedHead = outermost ? { seq: last.seq, hash: last.hash } : undefined;
+      this.#cachedHead = outermost ? { seq: last.seq, hash: last.hash, version } : undefined;
       return out;
     } catch (err) {
       this.#cachedHead = undefined;

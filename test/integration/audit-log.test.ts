@@ -109,6 +109,25 @@ describe('the audit log in the store', () => {
     }
   });
 
+  it('a connection whose last append is older than another connection\'s append and prune chains from the head the table holds, never below the cut', async () => {
+    const other = await openAuditStore(dir.path);
+    try {
+      const mine = auditLogOn(store, clock);
+      const theirs = auditLogOn(other, clock);
+      for (let i = 0; i < 10; i++) mine.append(door('open'));
+      for (let i = 0; i < 90; i++) theirs.append(door('closed'));
+      theirs.ack(100);
+      await clock.advance(86_400_000);
+      expect(theirs.prune(clock.now())).toBe(100);
+      // seq 11 is free again (pruned): only data_version tells this connection the head moved.
+      expect(mine.append(door('open')).seq).toBe(102);
+      expect(theirs.append(door('closed')).seq).toBe(103);
+      expect(store.db.prepare('SELECT seq FROM audit_events ORDER BY seq').pluck().all()).toEqual([101, 102, 103]);
+    } finally {
+      other.close();
+    }
+  });
+
   it('after a failed write, chains the next event from the head the table holds', () => {
     const log = auditLogOn(store, clock);
     log.append(door('open'));

@@ -21,6 +21,7 @@ import { HUB_ID, makeWorld, NOW, type World } from '../support/grant-fixture.js'
 import { RecordingLink } from '../support/recording-link.js';
 import { silentLog } from '../support/silent-log.js';
 import { tempDir } from '../support/temp-dir.js';
+import { MAX_CLOCK_SKEW_S } from '../../hub/config/schema.js';
 
 const SKEW = 300_000;
 
@@ -282,7 +283,7 @@ describe('signed commands from the cloud: verified, run at most once, answered a
     expect(await intake.handle('commands', signCommand(command(), world.issuer))).toMatchObject({ outcome: 'refused', code: ErrorCode.COMMAND_ISSUER_REVOKED });
   });
 
-  it('forgets executed ids only once their window is below the clock floor minus the skew; a replay is then refused as expired', async () => {
+  it('forgets executed ids only once their window is below the clock floor minus the largest skew the config allows; a replay is then refused as expired', async () => {
     const c = command({ notAfter: NOW + 60_000 });
     const signed = signCommand(c, world.issuer);
     expect(await intake.handle('commands', signed)).toMatchObject({ outcome: 'accepted' });
@@ -291,8 +292,14 @@ describe('signed commands from the cloud: verified, run at most once, answered a
     clock.setWall(NOW + 60_000 + SKEW + 1);
     await restart();
     expect(rows()).toBe(1);
-    // A trusted time past notAfter + skew is: from there on, nothing can accept that id again.
+    // Nor a trusted time past notAfter + today's skew: an installer may raise access.clockSkewS
+    // later, and the window check would then take the id again.
     world.floor.raise(NOW + 60_000 + SKEW + 1, 'signed-time');
+    await restart();
+    expect(rows()).toBe(1);
+    // Past notAfter + the most clockSkewS may ever be: from there on, nothing can accept that id again.
+    world.floor.raise(NOW + 60_000 + MAX_CLOCK_SKEW_S * 1000 + 1, 'signed-time');
+    clock.setWall(NOW + 60_000 + MAX_CLOCK_SKEW_S * 1000 + 2);
     await restart();
     expect(rows()).toBe(0);
     expect(await intake.handle('commands', signed)).toMatchObject({ outcome: 'refused', code: ErrorCode.COMMAND_EXPIRED });

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_BATCH_CHECKPOINTS } from '../../protocols/audit/batch.js';
 import { toHex } from '../../protocols/audit/chain.js';
 import { decodePayload, encodePayload, TOPICS, type PayloadOf } from '../../protocols/mqtt/contract.js';
 import type { LinkEvents } from '../../hub/cloud/link.js';
@@ -90,6 +91,24 @@ describe('the audit outbox', () => {
   const append = (n: number) => audit.appendMany(Array.from({ length: n }, (_, i) => ({ type: 'clip' as const, body: { clipId: `c${i}`, state: 'finished' as const } })));
   const hashOf = (seq: number) => toHex(audit.read(seq, 1)[0]!.hash);
   const ranges = () => link.batches.map((b) => [b.entries[0]?.seq, b.entries.at(-1)?.seq]);
+
+  it('with a checkpoint every entry, every checkpoint reaches the cloud: a batch ends at the last checkpoint it can carry', async () => {
+    const busy = auditLogOn(store, clock, 1);
+    const source: OutboxSource = { ...outboxSource(), unsentCheckpointsThrough: (after, through, n) => busy.unsentCheckpointsThrough(after, through, n) };
+    const wide = new Outbox({ source, link, clock, log: silentLog(), version: 'test', batchSize: 200, maxInFlight: 1, pollMs: 100 });
+    outbox.stop();
+    wide.start();
+    for (let i = 0; i < 150; i++) busy.append({ type: 'clip', body: { clipId: `c${i}`, state: 'finished' } });
+    link.up();
+    for (let round = 0; round < 10 && (link.batches.at(-1)?.entries.at(-1)?.seq ?? 0) < 150; round++) {
+      const last = link.batches.at(-1)?.entries.at(-1)?.seq ?? 0;
+      link.ack(last, toHex(busy.read(last, 1)[0]!.hash));
+    }
+    wide.stop();
+    expect(link.batches.every((b) => b.checkpoints.length <= MAX_BATCH_CHECKPOINTS)).toBe(true);
+    const sent = link.batches.flatMap((b) => b.checkpoints.map((c) => c.seq));
+    expect(new Set(sent)).toEqual(new Set(Array.from({ length: 150 }, (_, i) => i + 1)));
+  });
 
   it('keeps everything while offline and sends nothing', async () => {
     append(25);
