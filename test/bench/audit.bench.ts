@@ -1,6 +1,7 @@
 /**
  * Audit log and cloud drain (issue 8, Benchmark), baselines measured in the same run:
- * - rawInsertPerSec / auditAppendPerSec / appendRatio (goal ≥ 0.8): the hub's append as every
+ * - rawInsertPerSec / auditAppendPerSec / appendRatio (goal ≥ 0.8), and the same in CPU time per
+ *   op (rawCpuUsPerInsert / auditCpuUsPerAppend / appendCpuRatio): the hub's append as every
  *   module calls it, `append(event)`, one event per transaction ("batched per transaction like the
  *   hub does": the hub does not batch), ordinary events at synchronous NORMAL, against one plain
  *   INSERT of a same-size row per transaction at the same level, in the same database file,
@@ -96,17 +97,27 @@ function interleaved(store: Awaited<ReturnType<typeof openAuditStore>>, audit: R
   });
   let rawNs = 0n;
   let hubNs = 0n;
+  // CPU time too (user + system, µs): steadier than wall time, which the disk's own wanderings
+  // (write-back, WAL checkpoints) move by more than the whole difference being measured.
+  let rawCpu = 0;
+  let hubCpu = 0;
   for (let i = 0; i < rows; i++) {
+    let c0 = process.cpuUsage();
     let t0 = process.hrtime.bigint();
     if (full) db.pragma('synchronous = FULL');
     one.immediate();
     if (full) db.pragma('synchronous = NORMAL');
     rawNs += process.hrtime.bigint() - t0;
+    let c = process.cpuUsage(c0);
+    rawCpu += c.user + c.system;
+    c0 = process.cpuUsage();
     t0 = process.hrtime.bigint();
     audit.append(make(i));
     hubNs += process.hrtime.bigint() - t0;
+    c = process.cpuUsage(c0);
+    hubCpu += c.user + c.system;
   }
-  return { raw: perSec(rows, rawNs), audit: perSec(rows, hubNs) };
+  return { raw: perSec(rows, rawNs), audit: perSec(rows, hubNs), rawCpuUs: rawCpu / rows, auditCpuUs: hubCpu / rows };
 }
 
 async function appendFigures(dir: string) {
@@ -294,10 +305,11 @@ const dir = tempDir('keyhub-bench-audit-');
 try {
   const a = await appendFigures(dir.path);
   console.log(`append   raw ${round(a.normal.raw, 0)}/s  audit ${round(a.normal.audit, 0)}/s  ratio ${round(a.normal.audit / a.normal.raw, 2)}  (1/tx as the modules append, NORMAL, body ${round(a.rowBytes, 0)} B vs raw ${a.sampleBodyBytes} B)`);
+  console.log(`         CPU per op: raw ${round(a.normal.rawCpuUs, 1)} µs, audit ${round(a.normal.auditCpuUs, 1)} µs (ratio ${round(a.normal.rawCpuUs / a.normal.auditCpuUs, 2)})`);
   console.log(`security raw ${round(a.full.raw, 0)}/s  audit ${round(a.full.audit, 0)}/s  ratio ${round(a.full.audit / a.full.raw, 2)}  (1/tx, synchronous FULL)`);
   console.log(`bulk     raw ${round(a.rawBulkPerSec, 0)}/s  audit ${round(a.auditBulkPerSec, 0)}/s  ratio ${round(a.auditBulkPerSec / a.rawBulkPerSec, 2)}  (appendMany, ${TX_ROWS}/tx, NORMAL; no module appends this way)`);
   if (process.env['APPEND_ONLY'] !== undefined) {
-    console.log(JSON.stringify({ bench: 'audit', appendRatio: round(a.normal.audit / a.normal.raw, 2), securityAppendRatio: round(a.full.audit / a.full.raw, 2), bulkAppendRatio: round(a.auditBulkPerSec / a.rawBulkPerSec, 2) }));
+    console.log(JSON.stringify({ bench: 'audit', appendRatio: round(a.normal.audit / a.normal.raw, 2), appendCpuRatio: round(a.normal.rawCpuUs / a.normal.auditCpuUs, 2), securityAppendRatio: round(a.full.audit / a.full.raw, 2), bulkAppendRatio: round(a.auditBulkPerSec / a.rawBulkPerSec, 2) }));
     dir.cleanup();
     process.exit(0);
   }
@@ -319,6 +331,9 @@ try {
       rawInsertPerSec: round(a.normal.raw, 0),
       auditAppendPerSec: round(a.normal.audit, 0),
       appendRatio: round(a.normal.audit / a.normal.raw, 2),
+      rawCpuUsPerInsert: round(a.normal.rawCpuUs, 1),
+      auditCpuUsPerAppend: round(a.normal.auditCpuUs, 1),
+      appendCpuRatio: round(a.normal.rawCpuUs / a.normal.auditCpuUs, 2),
       rawSecurityInsertPerSec: round(a.full.raw, 0),
       auditSecurityAppendPerSec: round(a.full.audit, 0),
       securityAppendRatio: round(a.full.audit / a.full.raw, 2),
