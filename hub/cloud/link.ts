@@ -124,7 +124,11 @@ export class CloudLink implements Module {
       timer?.cancel();
     }
     this.#connected = false;
-    await client.endAsync(false).catch(() => undefined);
+    // Forced: a graceful end waits for a PUBACK of every QoS 1 publish still out (mqtt.js holds it
+    // until its outgoing list is empty), which a broker that stopped answering never sends: the
+    // daemon then missed its shutdown deadline. Nothing is lost: unacked audit batches stay in
+    // the store and are resent after the next connect, and the broker publishes the will.
+    await client.endAsync(true).catch(() => undefined);
   }
 
   /** Publishes a JSON payload to one of this hub's up topics; resolves on PUBACK (QoS 1). */
