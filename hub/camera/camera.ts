@@ -156,6 +156,7 @@ export class Camera implements Module {
           ...(this.#opts.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: this.#opts.connectTimeoutMs }),
           ...(this.#opts.responseTimeoutMs === undefined ? {} : { responseTimeoutMs: this.#opts.responseTimeoutMs }),
           readBatchMs: this.#opts.readBatchMs ?? 100,
+          signal,
           ...(this.#opts.random === undefined ? {} : { random: this.#opts.random }),
           onAccessUnit: (au, track) => {
             streamed = true;

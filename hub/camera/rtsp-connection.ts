@@ -37,6 +37,8 @@ export interface ConnectionOptions {
   onFrame(channel: number, bytes: Uint8Array, start: number, end: number): void;
   /** Called before the frames of each socket read: one clock reading serves all of them. */
   onRead?(): void;
+  /** Aborts a TCP connect still in progress (the camera module stopping). */
+  signal?: AbortSignal;
 }
 
 /** Where the socket's reads go, and how long to gather bytes between reads; set once the connection object exists. */
@@ -61,6 +63,12 @@ export function protocolError(err: unknown, what: string): HubError {
     return new HubError(code, `${what}: ${err.message}`, { cause: err });
   }
   return new HubError(ErrorCode.CAMERA_PROTOCOL_ERROR, `${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+/** The reason an AbortSignal carries, as the HubError a caller of this room expects. */
+export function abortError(signal: AbortSignal | undefined): HubError {
+  const reason: unknown = signal?.reason;
+  return reason instanceof HubError ? reason : new HubError(ErrorCode.CAMERA_DISCONNECTED, 'camera session aborted');
 }
 
 export class RtspConnection {
@@ -122,19 +130,29 @@ export class RtspConnection {
         },
       });
       socket.once('close', () => resume?.cancel());
+      const onAbort = (): void => {
+        timer.cancel();
+        socket.destroy();
+        reject(abortError(opts.signal));
+      };
       const timer = opts.clock.setTimeout(() => {
+        opts.signal?.removeEventListener('abort', onAbort);
         socket.destroy();
         reject(new HubError(ErrorCode.CAMERA_UNREACHABLE, `no TCP connection to ${opts.host}:${opts.port} within ${opts.connectTimeoutMs} ms`));
       }, opts.connectTimeoutMs);
       socket.once('error', (err) => {
         timer.cancel();
+        opts.signal?.removeEventListener('abort', onAbort);
         reject(new HubError(ErrorCode.CAMERA_UNREACHABLE, `cannot connect to ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));
       });
       socket.once('connect', () => {
         timer.cancel();
+        opts.signal?.removeEventListener('abort', onAbort);
         socket.removeAllListeners('error');
         resolve(new RtspConnection(opts, socket, sink));
       });
+      if (opts.signal?.aborted === true) onAbort();
+      else opts.signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

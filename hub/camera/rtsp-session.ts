@@ -8,7 +8,7 @@ import type { Clock, Timer } from '../system/clock.js';
 import { ErrorCode, HubError } from '../system/errors.js';
 import type { Logger } from '../system/logger.js';
 import { RtcpReporter } from './rtcp-reporter.js';
-import { protocolError, RtspConnection } from './rtsp-connection.js';
+import { abortError, protocolError, RtspConnection } from './rtsp-connection.js';
 
 /**
  * One RTSP session (RFC 2326 §A.1): OPTIONS, DESCRIBE (following redirects), SETUP, PLAY, then
@@ -31,6 +31,8 @@ export interface SessionOptions {
   onAccessUnit(au: AccessUnit, track: H264Track): void;
   /** In [0, 1): the RTCP interval's randomness (tests pin it). */
   random?: () => number;
+  /** Aborts the handshake wherever it is (TCP connect or any request): the camera module stopping. */
+  signal?: AbortSignal;
 }
 
 export interface RtspSession {
@@ -66,7 +68,12 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
   let udp: { rtp: UdpSocket; rtcp: UdpSocket } | undefined;
   let onFrame: (channel: number, bytes: Uint8Array, start: number, end: number) => void = () => {};
   let onRead: () => void = () => {};
+  // A stop must not wait for a slow or silent camera to answer four requests (up to
+  // responseTimeoutMs each): an abort fails the connection at once, and every pending request with it.
+  const onAbort = (): void => conn?.fail(abortError(opts.signal));
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    opts.signal?.throwIfAborted();
     for (let hop = 0; ; hop++) {
       const target = new URL(url);
       if (!/^rtsp:$/i.test(target.protocol)) throw new HubError(ErrorCode.CAMERA_UNSUPPORTED, `camera URL scheme ${target.protocol} (rtsp: only)`);
@@ -80,7 +87,9 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
         ...(opts.limits === undefined ? {} : { limits: opts.limits }),
         onFrame: (ch, bytes, start, end) => onFrame(ch, bytes, start, end),
         onRead: () => onRead(),
+        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       });
+      if (opts.signal?.aborted === true) conn.fail(abortError(opts.signal));
       await conn.request('OPTIONS', url);
       describe = await conn.request('DESCRIBE', url, [['Accept', 'application/sdp']]);
       const location = header(describe, 'Location');
@@ -214,6 +223,8 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
     udp?.rtp.close();
     udp?.rtcp.close();
     throw failure;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
   }
 }
 

@@ -1,11 +1,14 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Camera } from '../../hub/camera/camera.js';
 import { openRtspSession } from '../../hub/camera/rtsp-session.js';
+import { FakeClock } from '../../hub/system/fake-clock.js';
 import { systemClock } from '../../hub/system/clock.js';
 import { ErrorCode, isHubError } from '../../hub/system/errors.js';
 import { header, RtspReader, serializeResponse } from '../../protocols/rtsp/message.js';
 import { SimCamera } from '../../sim/camera/server.js';
 import { silentLog } from '../support/silent-log.js';
+import { until } from '../support/wait.js';
 
 /** A hostile or odd camera: answers each request with whatever `answer` writes. */
 async function scriptedCamera(answer: (method: string, cseq: string, socket: Socket) => void): Promise<{ url: string; server: Server }> {
@@ -29,6 +32,21 @@ afterEach(async () => {
 async function open(url: string, extra: { responseTimeoutMs?: number } = {}) {
   return openRtspSession({ url, credentials: undefined, transport: 'tcp', clock: systemClock(), log: silentLog(), responseTimeoutMs: extra.responseTimeoutMs ?? 5_000, onAccessUnit: () => {} });
 }
+
+describe('stopping the camera while it connects', () => {
+  it('stop() returns while the camera has not answered a request, without waiting for any timeout (a silent camera at shutdown)', async () => {
+    let requests = 0;
+    const cam = await scriptedCamera(() => requests++); // reads every request, answers none
+    servers.push({ stop: () => new Promise<void>((r) => cam.server.close(() => r())) });
+    // On a FakeClock no response timeout ever fires: only the abort can end the handshake.
+    const camera = new Camera({ url: cam.url, clock: new FakeClock(), log: silentLog(), stallS: 3 });
+    camera.start();
+    await until(() => requests > 0, 'the OPTIONS request');
+    await camera.stop();
+    expect(camera.healthy()).toBe(false);
+    expect(camera.lastError?.code).toBe(ErrorCode.CAMERA_DISCONNECTED);
+  });
+});
 
 describe('RTSP client bounds and redirects', () => {
   it('cuts off a camera that sends an endless header with CAMERA_PROTOCOL_ERROR', async () => {
