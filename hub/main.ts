@@ -42,7 +42,7 @@ export interface HubOptions {
 /** Builds the modules in start order. Later rooms add theirs here. */
 export function composeModules(
   loaded: LoadedConfig,
-  deps: { clock: Clock; log: Logger; version: string; /** An audit write failed: stop the daemon (non-zero exit). */ onAuditFailure?: (err: unknown) => void },
+  deps: { clock: Clock; log: Logger; version: string; /** An audit write failed: stop the daemon (non-zero exit). Required: there is no safe default. */ onAuditFailure: (err: unknown) => void },
 ) {
   const { config } = loaded;
   const store = storeModule({
@@ -64,6 +64,7 @@ export function composeModules(
     version: deps.version,
     checkpointEvery: config.audit.checkpointEvery,
     retention: { keepMs: config.audit.retentionDays * 86_400_000, everyMs: 3_600_000 },
+    onAuditFailure: deps.onAuditFailure,
   });
   // The cloud: link (never blocks start: the hub works offline), outbox, signed downlink.
   const settings = cloudSettings(config.cloud);
@@ -80,7 +81,7 @@ export function composeModules(
           commands: {
             ...(lock === undefined ? {} : { lock: () => lock }),
             clockSkewMs: accessPolicy(config.access).clockSkewMs,
-            ...(deps.onAuditFailure === undefined ? {} : { onAuditFailure: deps.onAuditFailure }),
+            onAuditFailure: deps.onAuditFailure,
           },
           clock: deps.clock,
           log: deps.log.child({ module: 'cloud' }),
@@ -88,20 +89,20 @@ export function composeModules(
         });
   // The door camera: streaming from start so a visit's clip has its pre-roll; stalls are audited.
   const camera = cameraFor(config.camera, deps);
-  const onAuditFailure = deps.onAuditFailure ?? ((err: unknown) => {
-    throw err;
-  });
+  const { onAuditFailure } = deps;
   const bridges: Module[] = [
     ...(lock === undefined ? [] : [lockAuditModule({ lock: () => lock, audit: () => audit.log(), log: deps.log.child({ module: 'lock' }), onAuditFailure })]),
     ...(camera === undefined ? [] : [cameraAuditModule({ camera: () => camera, audit: () => audit.log(), onAuditFailure })]),
   ];
+  // The audit bridges listen before the lock and the camera start and until they have stopped:
+  // a manual unlock or a jam while the Z-Wave driver is still interviewing is on record too.
   const modules: Module[] = [
     store,
     audit,
     access,
+    ...bridges,
     ...(lock === undefined ? [] : [lock]),
     ...(camera === undefined ? [] : [camera]),
-    ...bridges,
     ...(cloud?.modules ?? []),
   ];
   return { modules, store, access, lock, audit, cloud, camera };
@@ -189,6 +190,8 @@ export async function runHub(options: HubOptions): Promise<number> {
       started = await startAll(modules, shutdown.signal, log);
     } catch (err) {
       if (shutdown.signal.aborted) {
+        // A failed audit write aborts the start too: that is a failure, never a requested stop.
+        if (auditFailed) return ExitCode.FAILURE;
         log.info('shutdown requested during start: stopped what had started');
         return ExitCode.OK;
       }

@@ -21,7 +21,9 @@ export interface AuditRetention {
 /**
  * The audit log as a daemon module: opened on the store after it starts, with the hub key (made on
  * first use), records `boot` on start and `shutdown` (and a checkpoint at the head) on stop, and
- * prunes by the retention rule on a timer. A failing prune is not caught: it surfaces.
+ * prunes by the retention rule on a timer, first one minute after start. A prune is an audit write
+ * (a checkpoint at the cut, a `prune` entry): one that fails goes to `onAuditFailure`, as every
+ * audit write failure does (main.ts stops the daemon non-zero), never into an uncaught exception.
  */
 export function auditModule(deps: {
   store: () => Store;
@@ -30,9 +32,11 @@ export function auditModule(deps: {
   version: string;
   checkpointEvery?: number;
   retention?: AuditRetention;
+  onAuditFailure: (err: unknown) => void;
 }): AuditModule {
   let audit: AuditLog | undefined;
   let timer: Timer | undefined;
+  let first: Timer | undefined;
   return {
     name: 'audit',
     start() {
@@ -49,10 +53,19 @@ export function auditModule(deps: {
       const retention = deps.retention;
       if (retention !== undefined) {
         const open = audit;
-        timer = deps.clock.setInterval(() => open.prune(deps.clock.now() - retention.keepMs), retention.everyMs);
+        const prune = (): void => {
+          try {
+            open.prune(deps.clock.now() - retention.keepMs);
+          } catch (err) {
+            deps.onAuditFailure(err);
+          }
+        };
+        first = deps.clock.setTimeout(prune, Math.min(60_000, retention.everyMs));
+        timer = deps.clock.setInterval(prune, retention.everyMs);
       }
     },
     stop() {
+      first?.cancel();
       timer?.cancel();
       if (audit === undefined) return;
       audit.append({ type: 'shutdown', body: { reason: 'stop' } });

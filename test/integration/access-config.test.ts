@@ -36,7 +36,14 @@ async function hubWith(access: Record<string, unknown>) {
   mkdirSync(join(dir.path, '.keyhub'));
   writeFileSync(join(dir.path, '.keyhub', 'config.json'), JSON.stringify({ version: 1, access }));
   const loaded = loadConfig({ mode: 'dev', env: {}, cwd: dir.path });
-  const composed = composeModules(loaded, { clock: new FakeClock({ wallMs: NOW }), log: silentLog(), version: 'test' });
+  const composed = composeModules(loaded, {
+    clock: new FakeClock({ wallMs: NOW }),
+    log: silentLog(),
+    version: 'test',
+    onAuditFailure: (err) => {
+      throw err;
+    },
+  });
   const signal = new AbortController().signal;
   await composed.store.start(signal);
   stops.push(() => composed.store.stop());

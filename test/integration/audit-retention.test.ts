@@ -20,7 +20,9 @@ describe('audit retention in the daemon', () => {
     const clock = new FakeClock();
     const log = silentLog();
     const store = storeModule({ stateDir: dir.path, busyTimeoutMs: 5000, clock, log, version: '0.1.0' });
-    const audit = auditModule({ store: () => store.store(), clock, log, version: '0.1.0', checkpointEvery: 1000, retention: { keepMs: 30 * DAY, everyMs: DAY } });
+    const audit = auditModule({ store: () => store.store(), clock, log, version: '0.1.0', checkpointEvery: 1000, retention: { keepMs: 30 * DAY, everyMs: DAY }, onAuditFailure: (err) => {
+      throw err;
+    } });
     await store.start(new AbortController().signal);
     audit.start(new AbortController().signal);
     const a = audit.log();
@@ -37,6 +39,27 @@ describe('audit retention in the daemon', () => {
     expect(verifyExport(parseExport(Buffer.concat(parts)), loadOrCreateHubKey(store.store()).publicKey)).toMatchObject({ ok: true, firstSeq: 9 });
     audit.stop();
     expect(clock.pending()).toBe(0);
+    store.stop();
+  });
+
+  it('a prune that cannot write its checkpoint goes to onAuditFailure (the daemon then stops non-zero), not into an uncaught exception', async () => {
+    const clock = new FakeClock();
+    const log = silentLog();
+    const failures: unknown[] = [];
+    const store = storeModule({ stateDir: dir.path, busyTimeoutMs: 5000, clock, log, version: '0.1.0' });
+    const audit = auditModule({ store: () => store.store(), clock, log, version: '0.1.0', checkpointEvery: 1000, retention: { keepMs: DAY, everyMs: DAY }, onAuditFailure: (err) => failures.push(err) });
+    await store.start(new AbortController().signal);
+    audit.start(new AbortController().signal);
+    const a = audit.log();
+    for (let i = 0; i < 5; i++) a.append({ type: 'door', body: { state: 'open' } });
+    a.ack(5);
+    store.store().db.exec("CREATE TRIGGER full BEFORE INSERT ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    await clock.advance(2 * DAY);
+    expect(failures.length).toBeGreaterThan(0);
+    expect((failures[0] as Error).message).toMatch(/disk full/);
+    expect(a.firstSeq()).toBe(1); // nothing went: the cut is never made without its checkpoint
+    store.store().db.exec('DROP TRIGGER full');
+    audit.stop();
     store.stop();
   });
 });

@@ -20,7 +20,9 @@ describe('the cloud modules in the daemon (embedded broker)', () => {
     const clock = systemClock();
     const log = silentLog();
     const store = storeModule({ stateDir: dir.path, busyTimeoutMs: 5000, clock, log, version: '0.1.0' });
-    const audit = auditModule({ store: () => store.store(), clock, log, version: '0.1.0', checkpointEvery: 10 });
+    const audit = auditModule({ store: () => store.store(), clock, log, version: '0.1.0', checkpointEvery: 10, onAuditFailure: (err) => {
+      throw err;
+    } });
     const cloud = cloudModules({ settings: { broker: 'embedded', port: 0 }, stateDir: dir.path, store: () => store.store(), audit: () => audit.log(), clock, log, version: '0.1.0' });
     // The (simulated) cloud is a durable subscriber before the hub first speaks, as in production.
     const signal = new AbortController().signal;
