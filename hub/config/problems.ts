@@ -87,8 +87,15 @@ export function isSecretPath(path: readonly PropertyKey[]): boolean {
   return typeof last === 'string' && /password|secret|keys?$|^s2|^s0/i.test(last);
 }
 
-/** JSON, cut to about 60 characters so one problem stays one line. */
+/**
+ * JSON, cut to about 60 characters so one problem stays one line. User info in a URL (a camera's
+ * `rtsp://user:password@host`, or the same with the scheme forgotten) is redacted wherever it is.
+ */
 export function formatValue(value: unknown): string {
-  const text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+  const raw = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+  const text = raw.replace(USER_INFO, '$1[redacted]@');
   return text.length <= VALUE_MAX_CHARS ? text : `${text.slice(0, VALUE_MAX_CHARS - 1)}…`;
 }
+
+/** What may precede `@` as URL user info (RFC 3986 §3.2.1): after a scheme, or at a string's start. */
+const USER_INFO = /([a-z][a-z0-9+.-]*:\/\/|^"|[[,:]")[^"@/\s]+@/gi;

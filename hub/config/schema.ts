@@ -138,7 +138,8 @@ const cloudSchema = z
  */
 const cameraSchema = z
   .strictObject({
-    url: z.string().regex(/^rtsps?:\/\//, { message: 'expected an rtsp:// URL' }).optional(),
+    // rtsp:// only: the client speaks RTSP over TCP (and RTP over UDP), not RTSP over TLS.
+    url: z.string().regex(/^rtsp:\/\//, { message: 'expected an rtsp:// URL' }).optional(),
     transport: z.enum(['tcp', 'udp']).default('tcp'),
     username: z.string().min(1).max(128).optional(),
     password: z.string().min(1).max(128).optional(),

@@ -613,4 +613,15 @@ describe('secrets in config errors', () => {
     expect(lines[0]).toMatch(/^camera\.password = \[redacted\] \(from KEYHUB_CAMERA__PASSWORD\)/);
     expect(lines[0]).not.toContain('xxxx');
   });
+
+  it('never echoes the user info of a camera URL, with or without its scheme', () => {
+    const { cwd } = checkout();
+    for (const url of ['admin:hunter2@192.168.1.20:554/stream1', 'rtsps://admin:hunter2@cam.local/s']) {
+      const lines = problems(() => dev(cwd, { env: { KEYHUB_CAMERA__URL: url } }));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain('[redacted]@');
+      expect(lines[0]).not.toContain('hunter2');
+      expect(lines[0]).toContain('expected an rtsp:// URL'); // rtsps:// too: the client does not speak RTSP over TLS
+    }
+  });
 });
