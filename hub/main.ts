@@ -209,9 +209,9 @@ export async function runHub(options: HubOptions): Promise<number> {
     log.info({ signal }, 'keyhub stopping');
     notifier.stopping();
     const deadlineMs = config.shutdown.deadlineS * 1000;
-    const { failed, timedOut } = await stopWithin(started, deadlineMs, options.clock, log);
+    const { failed, abandoned, timedOut } = await stopWithin(started, deadlineMs, options.clock, log);
     if (timedOut) {
-      const err = new HubError(ErrorCode.SHUTDOWN_DEADLINE_EXCEEDED, `modules did not stop within ${config.shutdown.deadlineS} s`);
+      const err = new HubError(ErrorCode.SHUTDOWN_DEADLINE_EXCEEDED, `modules did not stop within ${config.shutdown.deadlineS} s: ${abandoned.join(', ')} (the others did)`);
       log.error({ code: err.code }, err.toLine());
       return ExitCode.FAILURE;
     }

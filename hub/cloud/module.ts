@@ -74,9 +74,11 @@ export function cloudModules(deps: {
     async start(signal) {
       const hubId = deps.audit().hubId;
       const { url, tls, protocolVersion } = await endpoint(settings, broker, hubId);
-      link = new CloudLink({ hubId, url, tls, protocolVersion, clock, log: log.child({ module: 'cloud-link' }) });
-      await link.start();
+      // Checked before the client exists: a link made and then abandoned by an aborted start would
+      // never be stopped (stop is only called for modules whose start resolved).
       signal.throwIfAborted();
+      link = new CloudLink({ hubId, url, tls, protocolVersion, clock, log: log.child({ module: 'cloud-link' }) });
+      link.start();
     },
     stop: () => link?.stop(),
   };

@@ -43,33 +43,60 @@ export async function startAll(modules: readonly Module[], signal: AbortSignal, 
  */
 export async function stopAll(started: readonly Module[], log: Logger): Promise<string[]> {
   const failed: string[] = [];
-  for (const mod of [...started].reverse()) {
-    try {
-      log.debug({ module: mod.name }, 'stopping');
-      await mod.stop();
-    } catch (err) {
-      failed.push(mod.name);
-      log.error({ module: mod.name, err }, 'module failed to stop cleanly');
-    }
-  }
+  for (const mod of [...started].reverse()) if ((await stopOne(mod, log)) === 'failed') failed.push(mod.name);
   return failed;
 }
 
-/** Runs stopAll, but gives up after `deadlineMs` on the monotonic clock. */
+/** Kept back for the modules after one that overruns: the audit log's last entry and the store's close take milliseconds. */
+const RESERVE_MS = 1_000;
+
+/**
+ * Stops modules in reverse order within `deadlineMs` on the monotonic clock. A module that has not
+ * stopped by its share (what is left, less a reserve for the ones after it) is abandoned and the
+ * others still stop, so a hung camera or broker connection cannot keep the audit log from writing
+ * its `shutdown` entry or the store from closing. `timedOut` says whether any was abandoned.
+ */
 export async function stopWithin(
   started: readonly Module[],
   deadlineMs: number,
   clock: Clock,
   log: Logger,
-): Promise<{ failed: string[]; timedOut: boolean }> {
+): Promise<{ failed: string[]; abandoned: string[]; timedOut: boolean }> {
+  const end = clock.monotonic() + deadlineMs;
+  const order = [...started].reverse();
+  const failed: string[] = [];
+  const abandoned: string[] = [];
+  for (const [i, mod] of order.entries()) {
+    const left = Math.max(0, end - clock.monotonic());
+    const budgetMs = i === order.length - 1 ? left : left - Math.min(RESERVE_MS, left / 2);
+    const outcome = await stopOne(mod, log, { clock, budgetMs });
+    if (outcome === 'failed') failed.push(mod.name);
+    if (outcome === 'overran') {
+      abandoned.push(mod.name);
+      log.error({ module: mod.name, budgetMs: Math.round(budgetMs) }, 'module did not stop in time: abandoned, stopping the others');
+    }
+  }
+  return { failed, abandoned, timedOut: abandoned.length > 0 };
+}
+
+async function stopOne(mod: Module, log: Logger, within?: { clock: Clock; budgetMs: number }): Promise<'stopped' | 'failed' | 'overran'> {
+  const stopping = (async () => {
+    try {
+      log.debug({ module: mod.name }, 'stopping');
+      await mod.stop();
+      return 'stopped' as const;
+    } catch (err) {
+      log.error({ module: mod.name, err }, 'module failed to stop cleanly');
+      return 'failed' as const;
+    }
+  })();
+  if (within === undefined) return stopping;
   let timer: { cancel(): void } | undefined;
-  const deadline = new Promise<'deadline'>((resolve) => {
-    timer = clock.setTimeout(() => resolve('deadline'), deadlineMs);
+  const overran = new Promise<'overran'>((resolve) => {
+    timer = within.clock.setTimeout(() => resolve('overran'), within.budgetMs);
   });
   try {
-    const outcome = await Promise.race([stopAll(started, log), deadline]);
-    if (outcome === 'deadline') return { failed: [], timedOut: true };
-    return { failed: outcome, timedOut: false };
+    return await Promise.race([stopping, overran]);
   } finally {
     timer?.cancel();
   }

@@ -62,23 +62,35 @@ describe('module lifecycle', () => {
     expect(calls).toEqual(['stop cloud', 'stop lock', 'stop store']);
   });
 
-  it('gives up on a module that does not stop within the deadline', async () => {
-    const { mod } = recorder();
+  it('abandons a module that does not stop by its share of the deadline, and still stops the ones after it', async () => {
+    const { calls, mod } = recorder();
     const clock = new FakeClock();
-    const pending = stopWithin([mod('store'), mod('camera', { stopNever: true })], 10_000, clock, log);
-    await clock.advance(9_999);
+    const pending = stopWithin([mod('store'), mod('audit'), mod('camera', { stopNever: true })], 10_000, clock, log);
     let settled = false;
     void pending.then(() => (settled = true));
-    await clock.advance(0);
+    // The camera gets what is left less a second kept back for the others.
+    await clock.advance(8_999);
     expect(settled).toBe(false);
+    expect(calls).toEqual(['stop camera']);
     await clock.advance(1);
-    expect(await pending).toEqual({ failed: [], timedOut: true });
+    expect(await pending).toEqual({ failed: [], abandoned: ['camera'], timedOut: true });
+    expect(calls).toEqual(['stop camera', 'stop audit', 'stop store']);
+    expect(clock.pending()).toBe(0);
+  });
+
+  it('never runs past the deadline in all, however many modules hang', async () => {
+    const { calls, mod } = recorder();
+    const clock = new FakeClock();
+    const pending = stopWithin([mod('store', { stopNever: true }), mod('lock', { stopNever: true }), mod('cloud', { stopNever: true })], 4_000, clock, log);
+    await clock.advance(4_000);
+    expect(await pending).toEqual({ failed: [], abandoned: ['cloud', 'lock', 'store'], timedOut: true });
+    expect(calls).toEqual(['stop cloud', 'stop lock', 'stop store']);
   });
 
   it('reports a stop within the deadline as not timed out', async () => {
     const { mod } = recorder();
     const clock = new FakeClock();
-    expect(await stopWithin([mod('store')], 1_000, clock, log)).toEqual({ failed: [], timedOut: false });
+    expect(await stopWithin([mod('store')], 1_000, clock, log)).toEqual({ failed: [], abandoned: [], timedOut: false });
     expect(clock.pending()).toBe(0);
   });
 });
