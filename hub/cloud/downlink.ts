@@ -148,8 +148,12 @@ export class DownlinkIntake implements Module {
       }
     }
     this.#handled += 1;
-    this.#record(kind, result);
-    afterRecord?.();
+    // One transaction: the outcome on record and a command's claim finished are never apart, so a
+    // stop between them cannot put a second, contradicting outcome (interrupted) on record later.
+    this.#o.store.write('full', () => {
+      this.#record(kind, result);
+      afterRecord?.();
+    });
     return result;
   }
 
@@ -249,8 +253,10 @@ export class DownlinkIntake implements Module {
     for (const c of this.#commandLog.unfinished()) {
       const id = Buffer.from(c.id).toString('hex');
       const result: Outcome = { outcome: 'refused', id, code: ErrorCode.COMMAND_INTERRUPTED, detail: `${c.action}: the hub stopped while running it; not re-run` };
-      this.#record('commands', result);
-      this.#commandLog.finish(c.id, 'refused', ErrorCode.COMMAND_INTERRUPTED);
+      this.#o.store.write('full', () => {
+        this.#record('commands', result);
+        this.#commandLog.finish(c.id, 'refused', ErrorCode.COMMAND_INTERRUPTED);
+      });
     }
   }
 

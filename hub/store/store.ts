@@ -77,17 +77,31 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   // (test/bench/audit.bench.ts). The PRAGMAs cannot be prepared once: SQLite applies
   // `synchronous = X` while compiling the statement, so a re-run prepared one changes nothing.
   const transaction = db.transaction(<T>(fn: (db: Database) => T): T => fn(db));
+  /** The durability of the write in progress on this connection, if any. */
+  let outer: Durability | undefined;
   return {
     path,
     db,
     schemaVersion,
     write<T>(durability: Durability, fn: (db: Database) => T): T {
-      if (durability === 'normal') return transaction.immediate(fn) as T;
-      db.pragma('synchronous = FULL');
+      if (outer !== undefined) {
+        // Nested (a savepoint): it commits with the outermost write, at that write's durability.
+        // SQLite refuses to change `synchronous` inside a transaction, and a FULL write inside a
+        // NORMAL one would silently commit at NORMAL: that is a bug of the caller, said at once.
+        if (durability === 'full' && outer === 'normal') throw new Error('a synchronous=FULL write cannot nest inside a NORMAL one');
+        return transaction(fn) as T;
+      }
+      outer = durability;
       try {
-        return transaction.immediate(fn) as T;
+        if (durability === 'normal') return transaction.immediate(fn) as T;
+        db.pragma('synchronous = FULL');
+        try {
+          return transaction.immediate(fn) as T;
+        } finally {
+          db.pragma('synchronous = NORMAL');
+        }
       } finally {
-        db.pragma('synchronous = NORMAL');
+        outer = undefined;
       }
     },
     backup: (destination) => backupTo(db, destination),

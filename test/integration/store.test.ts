@@ -158,6 +158,30 @@ describe('store', () => {
     store.close();
   });
 
+  it('nests a write in a write as one transaction at the outer durability, and refuses a FULL write inside a NORMAL one', async () => {
+    const store = await open(join(dir.path, 'k.db'));
+    const insert = (key: string) => store.db.prepare('INSERT INTO meta VALUES (?, ?)').run(key, 'v');
+    const seen = store.write('full', () => {
+      insert('a');
+      return store.write('full', (db) => {
+        insert('b');
+        return db.pragma('synchronous', { simple: true });
+      });
+    });
+    expect(seen).toBe(2); // FULL, from the outer write
+    expect(() =>
+      store.write('full', () => {
+        insert('c');
+        store.write('normal', () => insert('d'));
+        throw new Error('abort');
+      }),
+    ).toThrow('abort');
+    expect(() => store.write('normal', () => store.write('full', () => insert('e')))).toThrow(/cannot nest inside a NORMAL/);
+    expect(store.db.prepare("SELECT key FROM meta WHERE key IN ('a', 'b', 'c', 'd', 'e') ORDER BY key").pluck().all()).toEqual(['a', 'b']);
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(1);
+    store.close();
+  });
+
   it('rolls back a write whose function throws', async () => {
     const store = await open(join(dir.path, 'k.db'));
     expect(() =>

@@ -85,7 +85,7 @@ describe('gst-rtsp-server (a real RTSP camera stack)', () => {
     } finally {
       await cam.stop();
     }
-    await until(() => gst.stderr().includes(`marking SSRC ${ours} as BYE`), 'gst to take the BYE', 5_000);
+    await until(() => gst.stderr().includes(`marking SSRC ${ours} as BYE`), 'gst to take the BYE', 15_000);
   });
 
   it('plays over RTP/UDP too', async () => {
