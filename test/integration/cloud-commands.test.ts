@@ -306,6 +306,16 @@ describe('signed commands from the cloud: verified, run at most once, answered a
     expect(lock.locks).toBe(1);
   });
 
+  it('keeps a command\'s outcome on record and its claim finished together: when finishing fails, the outcome is not on record either, and the next start records one outcome, interrupted', async () => {
+    const c = command();
+    world.store.db.exec("CREATE TRIGGER fail BEFORE UPDATE ON executed_commands BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    await expect(intake.handle('commands', signCommand(c, world.issuer))).rejects.toThrow(/disk full/);
+    world.store.db.exec('DROP TRIGGER fail');
+    await restart();
+    const outcomes = audit.read(1, 1000).filter((r) => r.event.type === 'downlink' && (r.event.body as { id?: string }).id === hex(c.id));
+    expect(outcomes.map((r) => (r.event.body as { outcome: string; reason?: number }).reason)).toEqual([ErrorCode.COMMAND_INTERRUPTED]);
+  });
+
   it('lets a failed audit write while running a command surface, with no reply', async () => {
     world.store.db.exec("CREATE TRIGGER fail BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk full'); END");
     link.deliver({ name: 'commands', payload: signCommand(command(), world.issuer) });
