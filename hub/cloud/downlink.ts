@@ -16,6 +16,7 @@ import { commandLog, type CommandLog } from '../store/command-log.js';
 import type { Command } from '../../protocols/grant/command.js';
 import { checkCommand } from './command-check.js';
 import type { CloudLink, IncomingMessage } from './link.js';
+import { ReplyQueue } from './reply-queue.js';
 
 /** What the intake needs of the access module (hub/access/module.ts AccessService, TrustState). */
 export interface DownlinkTrust {
@@ -62,7 +63,7 @@ export interface CommandIntake {
 
 export interface DownlinkOptions {
   hubId: string;
-  link: Pick<CloudLink, 'on' | 'publish'>;
+  link: Pick<CloudLink, 'on' | 'publish' | 'connected'>;
   audit: AuditSink;
   trust: DownlinkTrust;
   store: Store;
@@ -94,12 +95,15 @@ export type Outcome =
  * through the CommandActions handed in, and answered once they ran (or failed: a lock that did not
  * confirm is a refusal with the lock's own 3xx code, and `bolt.failed` on record).
  *
+ * An outcome decided while the link is down is answered once it is up again (reply-queue.ts).
+ *
  * An audit write that fails is not caught: the error surfaces to the daemon.
  */
 export class DownlinkIntake implements Module {
   readonly name = 'cloud-downlink';
   readonly #o: DownlinkOptions;
   readonly #commandLog: CommandLog;
+  readonly #replies: ReplyQueue;
   #unsubscribe: (() => void) | undefined;
   #handled = 0;
   /** Messages being handled (a command may be waiting for the lock): stop() lets them finish. */
@@ -108,6 +112,7 @@ export class DownlinkIntake implements Module {
   constructor(options: DownlinkOptions) {
     this.#o = options;
     this.#commandLog = commandLog(options.store);
+    this.#replies = new ReplyQueue({ link: options.link, log: options.log });
   }
 
   get handled(): number {
@@ -117,6 +122,7 @@ export class DownlinkIntake implements Module {
   start(): void {
     this.#settleInterrupted();
     this.#pruneCommands();
+    this.#replies.start();
     this.#unsubscribe = this.#o.link.on({ onMessage: (m) => this.#onMessage(m) });
   }
 
@@ -129,6 +135,7 @@ export class DownlinkIntake implements Module {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     await Promise.allSettled([...this.#inFlight]);
+    this.#replies.stop();
   }
 
   /** Verifies, stores (or runs), audits one payload; returns what it decided, for the reply. */
@@ -343,9 +350,7 @@ export class DownlinkIntake implements Module {
     // MQTT 5 §4.10: answer with the request's correlation data. The reply always goes to this
     // hub's own `replies` topic, whatever response topic a payload asks for: a forged request
     // must not make the hub publish elsewhere.
-    void this.#o.link
-      .publish('replies', reply, message.correlationData === undefined ? {} : { correlationData: message.correlationData })
-      .catch((err: unknown) => this.#o.log.warn({ err: (err as Error).message }, 'reply not sent (the cloud sees the outcome in the audit log)'));
+    this.#replies.send(reply, message.correlationData);
   }
 }
 

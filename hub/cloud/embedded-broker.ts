@@ -37,6 +37,12 @@ export class EmbeddedBroker implements Module {
   #server: Server | undefined;
   #aedes: Aedes | undefined;
   #port = 0;
+  /**
+   * Each client's identity, read from its certificate when it connects: a will is authorized after
+   * its socket closed, when the certificate can no longer be read (every will was refused, so the
+   * cloud never heard that a hub went away).
+   */
+  readonly #identities = new WeakMap<Client, string>();
 
   constructor(options: EmbeddedBrokerOptions) {
     this.#o = options;
@@ -58,6 +64,11 @@ export class EmbeddedBroker implements Module {
       this.#ca = await this.#loadOrCreateCa();
       const server = await this.#pair('broker', { usage: 'server', dnsNames: ['localhost'], ips: ['127.0.0.1'] });
       const aedes = await Aedes.createBroker({
+        preConnect: (client, _packet, done) => {
+          const identity = identityOf(client);
+          if (identity !== undefined) this.#identities.set(client, identity);
+          done(null, identity !== undefined);
+        },
         authorizePublish: (client, packet, done) => done(this.#mayUse(client, packet.topic) ? null : new Error(`publish to ${packet.topic} not allowed`)),
         // A refused filter gets a failure SUBACK (0x80, MQTT 3.1.1 §3.9.3), not a dropped connection.
         authorizeSubscribe: (client, sub, done) => done(null, this.#mayUse(client, sub.topic) ? sub : null),
@@ -99,7 +110,7 @@ export class EmbeddedBroker implements Module {
 
   #mayUse(client: Client | null, topic: string): boolean {
     if (client === null) return true; // the broker's own publications ($SYS)
-    const identity = identityOf(client);
+    const identity = this.#identities.get(client);
     if (identity === undefined) return false;
     if (identity === this.#o.cloudIdentity) return topic.startsWith(`${TOPIC_ROOT}/`);
     if (!HUB_ID_PATTERN.test(identity)) return false;

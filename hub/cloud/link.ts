@@ -1,5 +1,5 @@
 import mqtt, { Store, type IClientOptions, type IPublishPacket, type IStore, type MqttClient, type Packet } from 'mqtt';
-import { encodePayload, topicFor, TOPICS, type JsonTopic, type PayloadOf, type TopicName } from '../../protocols/mqtt/contract.js';
+import { encodePayload, maxPublishBytes, topicFor, TOPICS, type JsonTopic, type PayloadOf, type TopicName } from '../../protocols/mqtt/contract.js';
 import type { Clock, Timer } from '../system/clock.js';
 import { ErrorCode, HubError } from '../system/errors.js';
 import type { Module } from '../system/lifecycle.js';
@@ -77,6 +77,8 @@ export class CloudLink implements Module {
   #connected = false;
   #stopped = true;
   #retainedState: Uint8Array | undefined;
+  /** Publishes waiting for their PUBACK (a clean stop gives them time to get it). */
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(options: CloudLinkOptions) {
     this.#o = {
@@ -113,22 +115,42 @@ export class CloudLink implements Module {
     this.#timer?.cancel();
     const client = this.#client;
     this.#client = undefined;
+    this.#connected = false;
     if (client === undefined) return;
-    if (this.#connected) {
-      // A clean goodbye: the broker then does not publish the will, so say offline ourselves —
-      // but never let a broker that stopped answering hold up the daemon's shutdown.
-      const goodbye = client.publishAsync(topicFor(this.#o.hubId, 'status'), Buffer.from(encodePayload('status', this.#status('offline'))), { qos: 1, retain: true });
-      let timer: Timer | undefined;
-      const deadline = new Promise<void>((resolve) => (timer = this.#o.clock.setTimeout(resolve, 2000)));
-      await Promise.race([goodbye.catch(() => undefined), deadline]);
+    if (client.connected) await this.#goodbye(client);
+    else client.end(true);
+  }
+
+  /**
+   * A clean goodbye within GOODBYE_MS, whatever the broker does: say `offline` ourselves (retained),
+   * give the publishes still out their PUBACK, then DISCONNECT with reason 0x00, which makes the
+   * broker discard the will (MQTT 5 §3.1.2.5, §3.14.4; 3.1.1 §3.14.4), so the cloud hears one
+   * `offline`, not two. mqtt.js' forced end destroys the socket without a DISCONNECT (the broker
+   * then publishes the will), and its graceful end first waits for every QoS 1 PUBACK, which a
+   * broker that stopped answering never sends: so what is still out after the first part of the
+   * budget is let go (unacked audit batches stay in the store and are resent after the next
+   * connect), and only a DISCONNECT that does not complete in the rest is forced.
+   */
+  async #goodbye(client: MqttClient): Promise<void> {
+    const offline = client.publishAsync(topicFor(this.#o.hubId, 'status'), Buffer.from(encodePayload('status', this.#status('offline'))), { qos: 1, retain: true });
+    await this.#within(Promise.allSettled([offline, ...this.#inFlight]), GOODBYE_MS - DISCONNECT_MS);
+    settleOutgoing(client, 'the link is stopping');
+    const ended = client.endAsync(false).catch(() => undefined);
+    if (!(await this.#within(ended, DISCONNECT_MS))) {
+      this.#o.log.warn('cloud link: DISCONNECT did not complete in time; connection closed (the broker may publish the will)');
+      client.stream.destroy();
+    }
+  }
+
+  /** Resolves true once `work` settles, false if `ms` passed first (on the injected Clock). */
+  async #within(work: Promise<unknown>, ms: number): Promise<boolean> {
+    let timer: Timer | undefined;
+    const late = new Promise<false>((resolve) => (timer = this.#o.clock.setTimeout(() => resolve(false), ms)));
+    try {
+      return await Promise.race([work.then(() => true as const), late]);
+    } finally {
       timer?.cancel();
     }
-    this.#connected = false;
-    // Forced: a graceful end waits for a PUBACK of every QoS 1 publish still out (mqtt.js holds it
-    // until its outgoing list is empty), which a broker that stopped answering never sends: the
-    // daemon then missed its shutdown deadline. Nothing is lost: unacked audit batches stay in
-    // the store and are resent after the next connect, and the broker publishes the will.
-    await client.endAsync(true).catch(() => undefined);
   }
 
   /** Publishes a JSON payload to one of this hub's up topics; resolves on PUBACK (QoS 1). */
@@ -142,10 +164,14 @@ export class CloudLink implements Module {
     const client = this.#client;
     if (client === undefined || !this.#connected) throw new HubError(ErrorCode.CLOUD_NOT_CONNECTED, `cannot publish ${name}: not connected to the cloud`);
     const properties = this.#o.protocolVersion === 5 && options.correlationData !== undefined ? { correlationData: Buffer.from(options.correlationData) } : undefined;
+    const sent = client.publishAsync(topicFor(this.#o.hubId, name), Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: spec.qos, retain: spec.retain, ...(properties ? { properties } : {}) });
+    this.#inFlight.add(sent);
     try {
-      await client.publishAsync(topicFor(this.#o.hubId, name), Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: spec.qos, retain: spec.retain, ...(properties ? { properties } : {}) });
+      await sent;
     } catch (err) {
       throw new HubError(ErrorCode.CLOUD_PUBLISH_FAILED, `publish to ${name} failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      this.#inFlight.delete(sent);
     }
   }
 
@@ -182,7 +208,10 @@ export class CloudLink implements Module {
         qos: 1,
         retain: true,
       },
-      ...(o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS } } : {}),
+      // MQTT 5 §3.1.2.11.4: the broker must not send this client a packet larger than the largest
+      // the contract lets come down, so an oversized payload never reaches the hub (§3.1.2.11.4:
+      // the broker discards it and behaves as if it was delivered).
+      ...(o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS, maximumPacketSize: maxPublishBytes('down') } } : {}),
     };
     const client = mqtt.connect(o.url, options);
     this.#client = client;
@@ -191,7 +220,7 @@ export class CloudLink implements Module {
     noDelay(client);
     client.on('connect', (connack) => {
       if (client !== this.#client) return;
-      void this.#onConnect(client, connack.sessionPresent);
+      this.#onConnect(client, connack.sessionPresent);
     });
     client.on('message', (topic, payload, packet) => {
       if (client === this.#client) this.#onMessage(topic, payload, packet);
@@ -206,29 +235,43 @@ export class CloudLink implements Module {
       client.removeAllListeners('connect');
       client.end(true);
       if (was) for (const h of [...this.#handlers]) h.onDisconnect?.();
+      // This client never reconnects (each connection is a new one), so nothing still out will
+      // ever be acknowledged: its publishes reject now, and whoever sent them (the outbox, held
+      // replies) knows to send again after the next connect.
+      settleOutgoing(client, 'the connection closed');
       this.#scheduleReconnect();
     });
   }
 
-  async #onConnect(client: MqttClient, sessionPresent: boolean): Promise<void> {
+  /**
+   * The link is up as soon as the broker accepted the session (CONNACK): what the broker delivers
+   * right away (the persistent session's backlog, retained messages on a fresh subscribe) is then
+   * answered like anything later. The subscriptions, the birth and the retained state are written
+   * first (mqtt.js writes packets in call order and a broker handles one connection's packets in
+   * order), before anything the handlers publish; if one of them fails the connection is ended
+   * and retried.
+   */
+  #onConnect(client: MqttClient, sessionPresent: boolean): void {
     const o = this.#o;
     this.#attempt = 0;
-    try {
-      if (!sessionPresent) {
-        const down = (Object.keys(TOPICS) as TopicName[]).filter((t) => TOPICS[t].direction === 'down');
-        const grants = await client.subscribeAsync(Object.fromEntries(down.map((t) => [topicFor(o.hubId, t), { qos: 1 as const }])));
-        // A broker's ACL may refuse a subscription (SUBACK 0x80/0x87); that is a provisioning error.
-        const refused = grants.filter((g) => g.qos > 2);
-        if (refused.length > 0) o.log.error({ topics: refused.map((g) => g.topic) }, 'broker refused subscriptions');
-      }
-      await client.publishAsync(topicFor(o.hubId, 'status'), Buffer.from(encodePayload('status', this.#status('online'))), { qos: 1, retain: true });
-      if (this.#retainedState !== undefined) await client.publishAsync(topicFor(o.hubId, 'state'), Buffer.from(this.#retainedState), { qos: 1, retain: true });
-    } catch (err) {
+    const setup: Promise<unknown>[] = [];
+    if (!sessionPresent) {
+      const down = (Object.keys(TOPICS) as TopicName[]).filter((t) => TOPICS[t].direction === 'down');
+      setup.push(
+        client.subscribeAsync(Object.fromEntries(down.map((t) => [topicFor(o.hubId, t), { qos: 1 as const }]))).then((grants) => {
+          // A broker's ACL may refuse a subscription (SUBACK 0x80/0x87); that is a provisioning error.
+          const refused = grants.filter((g) => g.qos > 2);
+          if (refused.length > 0) o.log.error({ topics: refused.map((g) => g.topic) }, 'broker refused subscriptions');
+        }),
+      );
+    }
+    setup.push(client.publishAsync(topicFor(o.hubId, 'status'), Buffer.from(encodePayload('status', this.#status('online'))), { qos: 1, retain: true }));
+    if (this.#retainedState !== undefined) setup.push(client.publishAsync(topicFor(o.hubId, 'state'), Buffer.from(this.#retainedState), { qos: 1, retain: true }));
+    void Promise.all(setup).catch((err: unknown) => {
+      if (client !== this.#client) return;
       o.log.warn({ err: (err as Error).message }, 'cloud link setup after connect failed');
       client.end(true);
-      return;
-    }
-    if (client !== this.#client) return;
+    });
     this.#connected = true;
     o.log.info({ url: o.url, sessionPresent }, 'cloud link up');
     for (const h of [...this.#handlers]) h.onConnect?.();
@@ -258,6 +301,23 @@ export class CloudLink implements Module {
     this.#attempt += 1;
     this.#o.log.debug({ delay, attempt: this.#attempt }, 'cloud link reconnecting');
     this.#timer = this.#o.clock.setTimeout(() => this.#connect(), delay);
+  }
+}
+
+/** The whole goodbye of a clean stop, and the part of it left for the DISCONNECT. */
+const GOODBYE_MS = 2000;
+const DISCONNECT_MS = 500;
+
+/**
+ * Rejects every publish of `client` still waiting for its PUBACK. With a persistent session
+ * (clean: false) mqtt.js keeps them for a reconnect of the same client, which this link never
+ * makes, so without this their promises would never settle.
+ */
+function settleOutgoing(client: MqttClient, why: string): void {
+  for (const id of Object.keys(client.outgoing)) {
+    const entry = client.outgoing[Number(id)];
+    delete client.outgoing[Number(id)];
+    entry?.cb?.(new Error(`not acknowledged: ${why}`));
   }
 }
 

@@ -68,7 +68,7 @@ export const acksPayload = z.strictObject({
   hash: hex32,
 });
 
-type Direction = 'up' | 'down';
+export type Direction = 'up' | 'down';
 type Json<S extends z.ZodType> = { encoding: 'json'; schema: S; maxBytes: number };
 type Bytes = { encoding: 'bytes'; maxBytes: number };
 /** A binary payload with its own strict codec: the decoder never throws and names the problem. */
@@ -121,6 +121,27 @@ export const TOPIC_NAMES = Object.keys(TOPICS) as TopicName[];
 export const UP_TOPICS = TOPIC_NAMES.filter((t) => TOPICS[t].direction === 'up');
 export const DOWN_TOPICS = TOPIC_NAMES.filter((t) => TOPICS[t].direction === 'down');
 export const DOWNLINK_KINDS: readonly DownlinkKind[] = ['grants', 'revocations', 'keys', 'commands', 'time'];
+
+/**
+ * Room for a PUBLISH's properties (MQTT 5 §3.3.2.3): response topic, correlation data and any user
+ * properties the cloud adds. A publish whose properties need more is over the limit below.
+ */
+export const PUBLISH_PROPERTIES_ALLOWANCE = 1024;
+
+/**
+ * The largest PUBLISH packet a topic of `direction` can need, in bytes: MQTT 5 Maximum Packet Size
+ * (§3.1.2.11.4 on the hub's CONNECT for what comes down; a broker's `max_packet_size` for what goes
+ * up). Fixed header: 1 byte and a Remaining Length of at most 4 (§2.1.4); variable header: the
+ * topic name as a UTF-8 string with its 2-byte length (§1.5.4) under the longest hub id, the 2-byte
+ * packet identifier (QoS 1, §3.3.2.2), the properties length (a Variable Byte Integer of at most 4,
+ * §1.5.5) and the properties allowance; then the contract's largest payload of that direction.
+ */
+export function maxPublishBytes(direction: Direction): number {
+  const names = TOPIC_NAMES.filter((t) => TOPICS[t].direction === direction);
+  const payload = Math.max(...names.map((t) => TOPICS[t].payload.maxBytes));
+  const topic = Math.max(...names.map((t) => `${TOPIC_ROOT}/${'x'.repeat(64)}/${t}`.length));
+  return 1 + 4 + 2 + topic + 2 + 4 + PUBLISH_PROPERTIES_ALLOWANCE + payload;
+}
 
 export function topicFor(hubId: string, name: TopicName): string {
   if (!HUB_ID_PATTERN.test(hubId)) throw new RangeError(`not a hub id: ${JSON.stringify(hubId)}`);

@@ -68,6 +68,31 @@ describe('downlink intake: signed grants, keyrings, revocations and time from th
     expect(lastAudit()).toEqual({ type: 'downlink', body: { kind: 'grants', outcome: 'accepted', id: Buffer.from(grant.id).toString('hex') } });
   });
 
+  it('answers a grant handled while the link is down once the link is up again, with its correlation data', async () => {
+    const grant = deliveryGrant(world);
+    link.disconnect();
+    link.deliver({ name: 'grants', payload: signGrant(grant, world.issuer), correlationData: Uint8Array.from([7]) });
+    await settled();
+    expect(pushedGrants()).toBe(1);
+    expect(link.replies).toEqual([]);
+    link.connect();
+    await settled();
+    expect(link.replies).toEqual([{ value: expect.objectContaining({ outcome: 'accepted', id: Buffer.from(grant.id).toString('hex'), correlation: '07' }), correlationData: Uint8Array.from([7]) }]);
+  });
+
+  it('sends a reply again when the connection went before its PUBACK', async () => {
+    link.holdAcks = true;
+    link.deliver({ name: 'grants', payload: Uint8Array.from([0xa0]), correlationData: Uint8Array.from([9]) });
+    await settled();
+    link.disconnect();
+    await settled();
+    expect(link.replies).toEqual([]);
+    link.holdAcks = false;
+    link.connect();
+    await settled();
+    expect(link.replies.map((r) => r.value)).toEqual([expect.objectContaining({ outcome: 'refused', correlation: '09' })]);
+  });
+
   it('is idempotent by grant id: a redelivered grant is a duplicate, stored once', async () => {
     const signed = signGrant(deliveryGrant(world), world.issuer);
     expect((await intake.handle('grants', signed)).outcome).toBe('accepted');

@@ -1,8 +1,15 @@
 /**
  * A hub's cloud side for peer tests and the bench: its store and audit log, the CloudLink (real
- * mqtt.js over TLS) and the Outbox, wired as main.ts would, on the real clock (real sockets).
+ * mqtt.js over TLS) and the Outbox, and on request the downlink intake (trusting a SimIssuer's
+ * root and keyring, taking its commands), wired as main.ts would, on the real clock (real sockets).
  */
+import { TrustState } from '../../hub/access/trust.js';
+import { commandActionsFrom } from '../../hub/cloud/command-actions.js';
+import { DownlinkIntake } from '../../hub/cloud/downlink.js';
 import { CloudLink } from '../../hub/cloud/link.js';
+import { clockFloor } from '../../hub/store/clock-floor.js';
+import { trustStore } from '../../hub/store/trust-store.js';
+import type { SimIssuer } from '../../sim/cloud/issuer.js';
 import { Outbox } from '../../hub/cloud/outbox.js';
 import type { PemPair } from '../../hub/cloud/pki.js';
 import type { AuditLog } from '../../hub/store/audit-log.js';
@@ -18,6 +25,8 @@ export interface HubSide {
   audit: AuditLog;
   link: CloudLink;
   outbox: Outbox;
+  /** With `downlink` in the options. */
+  intake: DownlinkIntake | undefined;
   stop(): Promise<void>;
 }
 
@@ -34,6 +43,8 @@ export interface HubSideOptions {
   checkpointEvery?: number;
   /** Reuse a store opened by the caller (its hub id decides the certificate's CN). */
   store?: Store;
+  /** A downlink intake trusting this issuer, subscribed before the link connects. */
+  downlink?: { issuer: SimIssuer };
 }
 
 export async function openHubStore(dir: string): Promise<Store> {
@@ -67,6 +78,8 @@ export async function startHubSide(o: HubSideOptions): Promise<HubSide> {
     batchDelayMs: 50,
   });
   outbox.start();
+  const intake = o.downlink === undefined ? undefined : downlinkOn({ store, audit, link, outbox }, o.downlink, log);
+  intake?.start();
   link.start();
   return {
     hubId: audit.hubId,
@@ -74,12 +87,44 @@ export async function startHubSide(o: HubSideOptions): Promise<HubSide> {
     audit,
     link,
     outbox,
+    intake,
     async stop() {
+      await intake?.stop();
       outbox.stop();
       await link.stop();
       store.close();
     },
   };
+}
+
+function downlinkOn(hub: Pick<HubSide, 'store' | 'audit' | 'link' | 'outbox'>, o: NonNullable<HubSideOptions['downlink']>, log: Logger): DownlinkIntake {
+  const trust = new TrustState(trustStore(hub.store));
+  if (trust.status().keyringVersion === 0) {
+    trust.pinRoot(o.issuer.rootPublicKey);
+    trust.installKeyring(o.issuer.keyring());
+  }
+  const floor = clockFloor(hub.store);
+  const clock = systemClock();
+  return new DownlinkIntake({
+    hubId: hub.audit.hubId,
+    link: hub.link,
+    audit: hub.audit,
+    store: hub.store,
+    clock,
+    log: log.child({ module: 'cloud-downlink' }),
+    trust: {
+      view: () => trust,
+      installKeyring: (b) => trust.installKeyring(b),
+      installRevocations: (b) => trust.installRevocations(b),
+      held: (w) => trustStore(hub.store).held(w)?.signed,
+      acceptSignedTime: (b) => trust.acceptSignedTime(b, floor),
+    },
+    commands: {
+      actions: commandActionsFrom({ audit: hub.audit, outbox: hub.outbox, link: hub.link, clock, version: 'test' }),
+      floorMs: () => floor.floorMs(),
+      clockSkewMs: 300_000,
+    },
+  });
 }
 
 export { until } from '../support/wait.js';
