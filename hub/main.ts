@@ -83,6 +83,7 @@ export function composeModules(
             clockSkewMs: accessPolicy(config.access).clockSkewMs,
             onAuditFailure: deps.onAuditFailure,
           },
+          refusals: { inFullPerKind: config.cloud.refusals.inFullPerKind, inFullTotal: config.cloud.refusals.inFullTotal, intervalMs: config.cloud.refusals.intervalS * 1000 },
           clock: deps.clock,
           log: deps.log.child({ module: 'cloud' }),
           version: deps.version,

@@ -6,7 +6,7 @@ import type { AccessService } from '../access/module.js';
 import { MAX_CLOCK_SKEW_S } from '../config/schema.js';
 import type { TrustView } from '../access/trust.js';
 import { trustStore } from '../store/trust-store.js';
-import type { AuditSink } from '../store/audit-log.js';
+import type { AuditLog } from '../store/audit-log.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../system/clock.js';
 import { ErrorCode, HubError } from '../system/errors.js';
@@ -16,6 +16,7 @@ import { commandLog, type CommandLog } from '../store/command-log.js';
 import type { Command } from '../../protocols/grant/command.js';
 import { checkCommand } from './command-check.js';
 import type { CloudLink, IncomingMessage } from './link.js';
+import { DEFAULT_REFUSAL_LIMITS, RefusalFlood, type RefusalLimits } from './refusal-flood.js';
 import { ReplyQueue } from './reply-queue.js';
 
 /** What the intake needs of the access module (hub/access/module.ts AccessService, TrustState). */
@@ -64,7 +65,7 @@ export interface CommandIntake {
 export interface DownlinkOptions {
   hubId: string;
   link: Pick<CloudLink, 'on' | 'publish' | 'connected'>;
-  audit: AuditSink;
+  audit: Pick<AuditLog, 'append' | 'head'>;
   trust: DownlinkTrust;
   store: Store;
   clock: Clock;
@@ -76,6 +77,8 @@ export interface DownlinkOptions {
    * stop (main.ts). Without it the error is thrown as an uncaught exception (the process ends).
    */
   onAuditFailure?: (err: unknown) => void;
+  /** Flood control of refusals (refusal-flood.ts); DEFAULT_REFUSAL_LIMITS when absent. */
+  refusals?: RefusalLimits;
 }
 
 export type Outcome =
@@ -96,6 +99,8 @@ export type Outcome =
  * confirm is a refusal with the lock's own 3xx code, and `bolt.failed` on record).
  *
  * An outcome decided while the link is down is answered once it is up again (reply-queue.ts).
+ * Refusals past the first of their kind in an interval are counted into one `downlink.refusals`
+ * entry instead of one entry each (refusal-flood.ts).
  *
  * An audit write that fails is not caught: the error surfaces to the daemon.
  */
@@ -104,6 +109,7 @@ export class DownlinkIntake implements Module {
   readonly #o: DownlinkOptions;
   readonly #commandLog: CommandLog;
   readonly #replies: ReplyQueue;
+  readonly #flood: RefusalFlood;
   #unsubscribe: (() => void) | undefined;
   #handled = 0;
   /** Messages being handled (a command may be waiting for the lock): stop() lets them finish. */
@@ -113,6 +119,7 @@ export class DownlinkIntake implements Module {
     this.#o = options;
     this.#commandLog = commandLog(options.store);
     this.#replies = new ReplyQueue({ link: options.link, log: options.log });
+    this.#flood = new RefusalFlood({ limits: options.refusals ?? DEFAULT_REFUSAL_LIMITS, clock: options.clock, audit: options.audit, log: options.log, onAuditFailure: (err) => this.#surface(err) });
   }
 
   get handled(): number {
@@ -136,6 +143,8 @@ export class DownlinkIntake implements Module {
     this.#unsubscribe = undefined;
     await Promise.allSettled([...this.#inFlight]);
     this.#replies.stop();
+    // Not caught: what the flood control counted goes on record, or the failure surfaces.
+    this.#flood.stop();
   }
 
   /** Verifies, stores (or runs), audits one payload; returns what it decided, for the reply. */
@@ -155,6 +164,8 @@ export class DownlinkIntake implements Module {
       }
     }
     this.#handled += 1;
+    // A refusal that changed nothing (a claimed command always did) may be counted instead.
+    if (result.outcome === 'refused' && afterRecord === undefined && !this.#flood.admit(kind, result.code)) return result;
     // One transaction: the outcome on record and a command's claim finished are never apart, so a
     // stop between them cannot put a second, contradicting outcome (interrupted) on record later.
     this.#o.store.write('full', () => {

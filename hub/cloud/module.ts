@@ -13,6 +13,7 @@ import { downlinkTrustFrom, DownlinkIntake } from './downlink.js';
 import { EmbeddedBroker } from './embedded-broker.js';
 import { CloudLink, type CloudTls } from './link.js';
 import { Outbox } from './outbox.js';
+import type { RefusalLimits } from './refusal-flood.js';
 
 /** The identity (certificate CN) of the cloud on the embedded broker. */
 export const EMBEDDED_CLOUD_IDENTITY = 'keyhub-cloud';
@@ -57,6 +58,8 @@ export function cloudModules(deps: {
    * none is configured), the access policy's clock skew, and where a failed audit write is reported.
    */
   commands?: { lock?: () => Pick<Lock, 'lock' | 'state'>; clockSkewMs: number; onAuditFailure?: (err: unknown) => void };
+  /** Flood control of refused downlink payloads (config cloud.refusals). */
+  refusals?: RefusalLimits;
   clock: Clock;
   log: Logger;
   version: string;
@@ -107,6 +110,7 @@ export function cloudModules(deps: {
           store: deps.store(),
           clock,
           log: log.child({ module: 'cloud-downlink' }),
+          ...(deps.refusals === undefined ? {} : { refusals: deps.refusals }),
           ...(commands === undefined
             ? {}
             : {

@@ -122,6 +122,18 @@ const cloudSchema = z
     certFile: z.string().min(1).optional(),
     keyFile: z.string().min(1).optional(),
     caFile: z.string().min(1).optional(),
+    /**
+     * Refused downlink payloads on record one by one: the first of each kind (topic and reason) and
+     * at most `inFullTotal` per interval; the rest are counted into one entry per interval.
+     */
+    refusals: z
+      .strictObject({
+        inFullPerKind: z.int().min(1).max(1000).default(5),
+        inFullTotal: z.int().min(1).max(10_000).default(20),
+        intervalS: z.int().min(1).max(86_400).default(60),
+      })
+      .readonly()
+      .prefault({}),
   })
   .superRefine((cloud, ctx) => {
     if (cloud.broker !== 'external') return;

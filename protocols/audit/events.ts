@@ -18,6 +18,11 @@ const hex = (max: number) => z.string().regex(/^(?:[0-9a-f]{2})+$/, 'lowercase h
 const text = (max = 200) => z.string().max(max);
 const ms = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 const transport = z.enum(['ble', 'cloud', 'lan', 'keypad', 'cli']);
+const seq = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const downlinkKind = z.enum(['grants', 'revocations', 'keys', 'commands', 'time']);
+
+/** Most (kind, reason) pairs one `downlink.refusals` entry lists. */
+export const MAX_REFUSAL_KINDS = 64;
 
 export const AUDIT_EVENTS = {
   /** An access decision: allow, or refuse with the 2xx reason code the courier and owner also see. */
@@ -73,11 +78,31 @@ export const AUDIT_EVENTS = {
   downlink: {
     security: true,
     body: z.strictObject({
-      kind: z.enum(['grants', 'revocations', 'keys', 'commands', 'time']),
+      kind: downlinkKind,
       id: text(128).optional(),
       outcome: z.enum(['accepted', 'duplicate', 'refused']),
       reason: z.int().min(0).max(999).optional(),
       detail: text().optional(),
+    }),
+  },
+  /**
+   * Downlink refusals past the first of their kind in an interval, counted instead of recorded one
+   * by one, so a flood of garbage cannot flood the log: how many, of which kinds (topic and reason
+   * code), the audit head when the first and the last of them arrived (they fall after those
+   * entries and before this one), and when.
+   */
+  'downlink.refusals': {
+    security: true,
+    body: z.strictObject({
+      count: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
+      kinds: z
+        .array(z.strictObject({ kind: downlinkKind, reason: z.int().min(0).max(999), count: z.int().min(1).max(Number.MAX_SAFE_INTEGER) }))
+        .min(1)
+        .max(MAX_REFUSAL_KINDS),
+      firstSeq: seq,
+      lastSeq: seq,
+      firstAtMs: ms,
+      lastAtMs: ms,
     }),
   },
   boot: { security: false, body: z.strictObject({ version: text(64), uncleanBefore: z.int().min(0).max(1_000_000) }) },

@@ -7,6 +7,7 @@ import { TrustState } from '../../hub/access/trust.js';
 import { commandActionsFrom } from '../../hub/cloud/command-actions.js';
 import { DownlinkIntake } from '../../hub/cloud/downlink.js';
 import { CloudLink } from '../../hub/cloud/link.js';
+import type { RefusalLimits } from '../../hub/cloud/refusal-flood.js';
 import { clockFloor } from '../../hub/store/clock-floor.js';
 import { trustStore } from '../../hub/store/trust-store.js';
 import type { SimIssuer } from '../../sim/cloud/issuer.js';
@@ -44,7 +45,7 @@ export interface HubSideOptions {
   /** Reuse a store opened by the caller (its hub id decides the certificate's CN). */
   store?: Store;
   /** A downlink intake trusting this issuer, subscribed before the link connects. */
-  downlink?: { issuer: SimIssuer };
+  downlink?: { issuer: SimIssuer; refusals?: RefusalLimits };
 }
 
 export async function openHubStore(dir: string): Promise<Store> {
@@ -124,6 +125,7 @@ function downlinkOn(hub: Pick<HubSide, 'store' | 'audit' | 'link' | 'outbox'>, o
       floorMs: () => floor.floorMs(),
       clockSkewMs: 300_000,
     },
+    ...(o.refusals === undefined ? {} : { refusals: o.refusals }),
   });
 }
 

@@ -75,7 +75,7 @@ describe('defaults per mode', () => {
       lock: { driver: 'none', commandTimeoutMs: 15_000, stateMaxAgeS: 3600, zwave: { keys: {} } },
       access: { clockSkewS: 300, rssiFloorDbm: -70, cloudRadiusM: 50 },
       audit: { checkpointEvery: 100, retentionDays: 365 },
-      cloud: { broker: 'embedded', port: 8883 },
+      cloud: { broker: 'embedded', port: 8883, refusals: { inFullPerKind: 5, inFullTotal: 20, intervalS: 60 } },
       camera: { transport: 'tcp', preRollS: 10, stallS: 3 },
     });
     expect(loaded.path).toBe(file);
@@ -314,6 +314,9 @@ describe('KEYHUB_* environment overrides', () => {
       { name: 'KEYHUB_CLOUD__CERT_FILE', path: 'cloud.certFile', kind: 'string', expected: 'a string' },
       { name: 'KEYHUB_CLOUD__KEY_FILE', path: 'cloud.keyFile', kind: 'string', expected: 'a string' },
       { name: 'KEYHUB_CLOUD__CA_FILE', path: 'cloud.caFile', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_CLOUD__REFUSALS__IN_FULL_PER_KIND', path: 'cloud.refusals.inFullPerKind', kind: 'integer', expected: 'an integer from 1 to 1000' },
+      { name: 'KEYHUB_CLOUD__REFUSALS__IN_FULL_TOTAL', path: 'cloud.refusals.inFullTotal', kind: 'integer', expected: 'an integer from 1 to 10000' },
+      { name: 'KEYHUB_CLOUD__REFUSALS__INTERVAL_S', path: 'cloud.refusals.intervalS', kind: 'integer', expected: 'an integer from 1 to 86400' },
       { name: 'KEYHUB_CAMERA__URL', path: 'camera.url', kind: 'string', expected: 'a string' },
       { name: 'KEYHUB_CAMERA__TRANSPORT', path: 'camera.transport', kind: 'enum', expected: 'one of tcp|udp' },
       { name: 'KEYHUB_CAMERA__USERNAME', path: 'camera.username', kind: 'string', expected: 'a string' },
@@ -526,6 +529,9 @@ describe('properties of numeric env overrides', () => {
     { name: 'KEYHUB_AUDIT__CHECKPOINT_EVERY', path: ['audit', 'checkpointEvery'], min: 1, max: 100_000, int: true },
     { name: 'KEYHUB_AUDIT__RETENTION_DAYS', path: ['audit', 'retentionDays'], min: 1, max: 3650, int: true },
     { name: 'KEYHUB_CLOUD__PORT', path: ['cloud', 'port'], min: 1, max: 65_535, int: true },
+    { name: 'KEYHUB_CLOUD__REFUSALS__IN_FULL_PER_KIND', path: ['cloud', 'refusals', 'inFullPerKind'], min: 1, max: 1000, int: true },
+    { name: 'KEYHUB_CLOUD__REFUSALS__IN_FULL_TOTAL', path: ['cloud', 'refusals', 'inFullTotal'], min: 1, max: 10_000, int: true },
+    { name: 'KEYHUB_CLOUD__REFUSALS__INTERVAL_S', path: ['cloud', 'refusals', 'intervalS'], min: 1, max: 86_400, int: true },
     { name: 'KEYHUB_CAMERA__PRE_ROLL_S', path: ['camera', 'preRollS'], min: 1, max: 60, int: true },
     { name: 'KEYHUB_CAMERA__STALL_S', path: ['camera', 'stallS'], min: 1, max: 30, int: true },
   ] as const;
