@@ -29,7 +29,7 @@ import { silentLog } from '../support/silent-log.js';
 import { tempDir } from '../support/temp-dir.js';
 import { startRig, type Rig } from '../support/zwave-lock-rig.js';
 import { openHubStore, startHubSide, until, type HubSide } from './cloud-hub.js';
-import { CLOUD_IDENTITY, makeTestPki, MosquittoBroker, type TestPki } from './mosquitto-broker.js';
+import { CLOUD_IDENTITY, CLOUD_TOOL_IDENTITY, makeTestPki, MosquittoBroker, type TestPki } from './mosquitto-broker.js';
 
 describe('signed cloud commands through mosquitto to the Z-Wave lock', () => {
   const dir = tempDir('keyhub-commands-peer-');
@@ -163,7 +163,7 @@ describe('signed cloud commands through mosquitto to the Z-Wave lock', () => {
   it('publishes the retained state with the lock on publish-state, and signs and ships a checkpoint on checkpoint', async () => {
     // Every state the hub publishes, seen by a second cloud consumer (the outbox publishes its own, too).
     const states: PayloadOf<'state'>[] = [];
-    const watcher = await mqtt.connectAsync(broker.url, { ...(await pki.client(CLOUD_IDENTITY)), ca: [pki.ca.cert], protocolVersion: 5, clientId: 'state-watcher', reconnectPeriod: 0 });
+    const watcher = await mqtt.connectAsync(broker.url, { ...(await pki.client(CLOUD_TOOL_IDENTITY)), ca: [pki.ca.cert], protocolVersion: 5, clientId: 'state-watcher', reconnectPeriod: 0 });
     try {
       watcher.on('message', (_topic, payload) => {
         const d = decodePayload('state', new Uint8Array(payload));

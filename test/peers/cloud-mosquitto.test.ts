@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topicFor, hubSubtree } from '../../protocols/mqtt/contract.js';
+import { encodePayload, topicFor, hubSubtree } from '../../protocols/mqtt/contract.js';
 import { hubId as storeHubId } from '../../hub/store/daemon-runs.js';
 import { loadOrCreateHubKey } from '../../hub/store/hub-key.js';
 import { createCertificateAuthority } from '../../hub/cloud/pki.js';
@@ -187,6 +187,13 @@ describe('cloud link through mosquitto with client certificates and ACLs', () =>
     const before = ledger.statusHistory.length;
     await hub.link.stop();
     await cloud.waitFor(() => ledger.statusHistory.length > before, 10_000, 'the offline status');
+    // A round trip through the broker after the hub went: a will would have reached the cloud first.
+    const probeId = 'kh-00000000000000fe';
+    const probe = await mqtt.connectAsync(broker.url, { ...(await pki.client(probeId)), ca: [pki.ca.cert], protocolVersion: 5, reconnectPeriod: 0 });
+    const at = Date.now();
+    await probe.publishAsync(topicFor(probeId, 'status'), Buffer.from(encodePayload('status', { status: 'online', hubId: probeId, atMs: at })), { qos: 1 });
+    await cloud.waitFor(() => cloud.ledger(probeId).status?.atMs === at, 10_000, 'the probe');
+    await probe.endAsync();
     expect(ledger.statusHistory.slice(before)).toEqual(['offline']);
     expect(ledger.status).toEqual({ status: 'offline', hubId: hub.hubId });
   });

@@ -1,21 +1,31 @@
 /**
- * A real mosquitto for the peer tests (issue 8, "Peers: mosquitto"): the test writes its config
- * — a TLS listener on a free 127.0.0.1 port, `require_certificate true`,
- * `use_identity_as_username true`, an ACL giving each hub only `keyhub/v1/<its id>/#` and the
- * cloud `keyhub/v1/#` — and a CA, server and client certificates made with hub/cloud/pki.ts.
- * Persistence is on, so a restarted broker keeps sessions and queued QoS 1 messages, as a
- * production broker would.
+ * A real mosquitto for the peer tests (issue 8, "Peers: mosquitto"), run with the config the
+ * README's cloud section gives an operator: a TLS listener (here on a free 127.0.0.1 port),
+ * `require_certificate true`, `use_identity_as_username true` and `use_username_as_clientid true`
+ * (a certificate speaks only under its own client id: another hub's certificate cannot take over
+ * a hub's session and fire its will), `max_packet_size` from the contract's largest uplink
+ * publish, an ACL giving each hub only `keyhub/v1/<its id>/#` and the cloud identities
+ * `keyhub/v1/#`; a CA, server and client certificates made with hub/cloud/pki.ts. Persistence is
+ * on, so a restarted broker keeps sessions and queued QoS 1 messages, as a production broker would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { freePort } from '../support/free-port.js';
 import { join } from 'node:path';
-import { TOPIC_ROOT } from '../../protocols/mqtt/contract.js';
+import { maxPublishBytes, TOPIC_NAMES, TOPIC_ROOT, TOPICS } from '../../protocols/mqtt/contract.js';
 import { createCertificateAuthority, type CertificateAuthority, type PemPair } from '../../hub/cloud/pki.js';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 export const CLOUD_IDENTITY = 'keyhub-cloud';
+/**
+ * A second cloud-side identity, for tools beside the sim cloud (mosquitto_pub/sub, watchers):
+ * with `use_username_as_clientid` every client of one certificate shares one client id, so a tool
+ * under CLOUD_IDENTITY would take over the sim cloud's session.
+ */
+export const CLOUD_TOOL_IDENTITY = 'keyhub-cloud-tool';
+/** A third, for a watcher (mosquitto_sub) running while tools publish. */
+export const CLOUD_WATCH_IDENTITY = 'keyhub-cloud-watch';
 
 export { freePort };
 
@@ -50,6 +60,11 @@ export class MosquittoBroker {
     return this.#log;
   }
 
+  /** The CA certificate file, for mosquitto_pub/sub's --cafile. */
+  get caFile(): string {
+    return join(this.dir, 'ca.pem');
+  }
+
   /** Writes config, certificates and ACL under `dir` and starts mosquitto; resolves when it listens. */
   static async start(dir: string, pki: TestPki, port?: number): Promise<MosquittoBroker> {
     mkdirSync(dir, { recursive: true });
@@ -60,9 +75,7 @@ export class MosquittoBroker {
     writeFileSync(
       join(dir, 'acl'),
       [
-        `user ${CLOUD_IDENTITY}`,
-        `topic readwrite ${TOPIC_ROOT}/#`,
-        '',
+        ...[CLOUD_IDENTITY, CLOUD_TOOL_IDENTITY, CLOUD_WATCH_IDENTITY].flatMap((user) => [`user ${user}`, `topic readwrite ${TOPIC_ROOT}/#`, '']),
         '# every other identity is a hub: its own subtree only (%u = the certificate CN)',
         `pattern readwrite ${TOPIC_ROOT}/%u/#`,
         '',
@@ -87,12 +100,20 @@ export class MosquittoBroker {
         // Small acks must not wait for Nagle (RFC 896) behind delayed ACKs: ~40 ms per round trip.
         'set_tcp_nodelay true',
         'max_queued_messages 100000',
+        // The largest PUBLISH the contract lets a hub send (an audit batch); anything larger is a
+        // protocol error and the client is disconnected. What reaches a hub is bounded tighter by
+        // the Maximum Packet Size its own CONNECT carries.
+        `max_packet_size ${maxPublishBytes('up')}`,
+        // The largest payload of any topic: a larger one is not forwarded (an MQTT 5 publisher
+        // gets a PUBACK with an error reason instead of a disconnect).
+        `message_size_limit ${Math.max(...TOPIC_NAMES.map((t) => TOPICS[t].payload.maxBytes))}`,
         `listener ${broker.port} 127.0.0.1`,
         `cafile ${join(dir, 'ca.pem')}`,
         `certfile ${join(dir, 'server.pem')}`,
         `keyfile ${join(dir, 'server.key')}`,
         'require_certificate true',
         'use_identity_as_username true',
+        'use_username_as_clientid true',
         'tls_version tlsv1.2',
         '',
       ].join('\n'),

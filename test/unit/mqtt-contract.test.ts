@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { generate } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import {
   checkBytesPayload,
@@ -10,7 +11,9 @@ import {
   encodePayload,
   everyHub,
   hubSubtree,
+  maxPublishBytes,
   parseTopic,
+  PUBLISH_PROPERTIES_ALLOWANCE,
   TOPIC_NAMES,
   topicFor,
   TOPICS,
@@ -72,6 +75,26 @@ describe('the MQTT topic contract', () => {
     expect(decodePayload('status', Uint8Array.from([0x7b, 0xff, 0x7d])).ok).toBe(false);
     expect(checkBytesPayload('grants', new Uint8Array(0)).ok).toBe(false);
     expect(checkBytesPayload('time', new Uint8Array(513)).ok).toBe(false);
+  });
+
+  it('bounds every PUBLISH the contract allows, at its largest, by the Maximum Packet Size of its direction', () => {
+    const hubId = 'a'.repeat(64);
+    for (const direction of ['up', 'down'] as const) {
+      const limit = maxPublishBytes(direction);
+      for (const name of TOPIC_NAMES.filter((t) => TOPICS[t].direction === direction)) {
+        // Response topic and correlation data filling the properties allowance exactly.
+        const responseTopic = topicFor(hubId, 'replies');
+        const correlationData = Buffer.alloc(PUBLISH_PROPERTIES_ALLOWANCE - 2 * 3 - responseTopic.length);
+        const packet = generate(
+          { cmd: 'publish', topic: topicFor(hubId, name), payload: Buffer.alloc(TOPICS[name].payload.maxBytes), qos: 1, messageId: 0xffff, retain: false, dup: false, properties: { responseTopic, correlationData } },
+          { protocolVersion: 5 },
+        );
+        expect(packet.length, name).toBeLessThanOrEqual(limit);
+      }
+    }
+    // What the README's broker config and the hub's CONNECT say.
+    expect(maxPublishBytes('up')).toBe(525_408);
+    expect(maxPublishBytes('down')).toBe(83_043);
   });
 
   it('fuzz: decoding arbitrary bytes or JSON on any topic never throws', () => {
