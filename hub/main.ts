@@ -130,8 +130,7 @@ function cloudSettings(cloud: LoadedConfig['config']['cloud']): CloudSettings | 
     case 'embedded':
       return { broker: 'embedded', port: cloud.port };
     case 'external':
-      // The schema requires these four when broker is external.
-      return { broker: 'external', url: cloud.url ?? '', certFile: cloud.certFile ?? '', keyFile: cloud.keyFile ?? '', caFile: cloud.caFile ?? '' };
+      return { broker: 'external', url: cloud.url, certFile: cloud.certFile, keyFile: cloud.keyFile, caFile: cloud.caFile };
   }
 }
 

@@ -9,6 +9,10 @@ import { z } from 'zod';
  * hold their fields in `def.shape`. Number bounds are read through the classic API (`minValue`,
  * `maxValue`, `isInt`): in zod 4.6 first-party checks no longer write them into `_zod.bag`, and
  * `z.int()` is itself a check rather than an entry of `def.checks`.
+ *
+ * A discriminated union of objects (`lock`, by `driver`) reads as one object whose fields are the
+ * union of its options' fields, in the order they first appear; the discriminator reads as one
+ * enum of every option's value. Given the raw input, `schemaAt` follows the option it selects.
  */
 
 export type Schema = z.core.$ZodType;
@@ -36,23 +40,101 @@ export function unwrap(schema: Schema): Schema {
   }
 }
 
-/** The fields of an object schema, or undefined when the schema is not an object. */
+/** The fields of an object schema (merged over a union's options), or undefined for any other schema. */
 export function fieldsOf(schema: Schema): Readonly<Record<string, Schema>> | undefined {
   const def = (unwrap(schema) as z.core.$ZodTypes)._zod.def;
-  return def.type === 'object' ? def.shape : undefined;
+  if (def.type === 'object') return def.shape;
+  const union = unionOf(schema);
+  return union === undefined ? undefined : mergedFields(union);
 }
 
-/** The schema at a path through nested objects, or undefined when the path leaves the schema. */
-export function schemaAt(root: Schema, path: readonly PropertyKey[]): Schema | undefined {
+interface ObjectUnion {
+  /** The discriminating key, for a discriminated union. */
+  readonly discriminator: string | undefined;
+  readonly options: readonly Schema[];
+}
+
+/** A union whose every option is an object, or undefined. */
+function unionOf(schema: Schema): ObjectUnion | undefined {
+  const def = (unwrap(schema) as z.core.$ZodTypes)._zod.def;
+  if (def.type !== 'union') return undefined;
+  const options = def.options as readonly Schema[];
+  if (!options.every((o) => (unwrap(o) as z.core.$ZodTypes)._zod.def.type === 'object')) return undefined;
+  const discriminator = (def as { discriminator?: unknown }).discriminator;
+  return { discriminator: typeof discriminator === 'string' ? discriminator : undefined, options };
+}
+
+function shapeOf(option: Schema): Readonly<Record<string, Schema>> {
+  return ((unwrap(option) as z.core.$ZodTypes)._zod.def as z.core.$ZodObjectDef).shape;
+}
+
+/** The literal values of an option's discriminator field. */
+function literalValues(field: Schema | undefined): readonly unknown[] {
+  if (field === undefined) return [];
+  const def = (unwrap(field) as z.core.$ZodTypes)._zod.def;
+  return def.type === 'literal' ? def.values : [];
+}
+
+function mergedFields(union: ObjectUnion): Readonly<Record<string, Schema>> {
+  const merged: Record<string, Schema> = {};
+  for (const option of union.options) {
+    for (const [key, field] of Object.entries(shapeOf(option))) if (!Object.hasOwn(merged, key)) merged[key] = field;
+  }
+  if (union.discriminator !== undefined) {
+    const values = union.options.flatMap((o) => literalValues(shapeOf(o)[union.discriminator as string])).filter((v): v is string => typeof v === 'string');
+    if (values.length > 0) merged[union.discriminator] = z.enum(values as [string, ...string[]]);
+  }
+  return merged;
+}
+
+/** The option of a discriminated union that `value` (the union's raw input) selects, if any. */
+function selectedOption(union: ObjectUnion, value: unknown): Schema | undefined {
+  if (union.discriminator === undefined) return undefined;
+  const given = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[union.discriminator] : undefined;
+  return union.options.find((o) => {
+    const field = shapeOf(o)[union.discriminator as string];
+    // An absent discriminator selects the option whose literal has a default (`driver: none`).
+    return given === undefined ? field !== undefined && (field as z.core.$ZodTypes)._zod.def.type === 'default' : literalValues(field).includes(given);
+  });
+}
+
+/**
+ * The schema at a path through nested objects, or undefined when the path leaves the schema. With
+ * `input` (the raw value at the root), a discriminated union is entered through the option the
+ * input selects; without it, through its merged fields.
+ */
+export function schemaAt(root: Schema, path: readonly PropertyKey[], input?: unknown): Schema | undefined {
+  return walk(root, path, input)?.schema;
+}
+
+/**
+ * Where a path passes into an option of a discriminated union: the discriminator's path and the
+ * value selecting that option (`lock.driver` = `zwave`), so a message can say "required when …".
+ */
+export function optionAt(root: Schema, path: readonly PropertyKey[], input: unknown): { path: readonly string[]; value: string } | undefined {
+  return walk(root, path, input)?.option;
+}
+
+function walk(root: Schema, path: readonly PropertyKey[], input: unknown): { schema: Schema; option?: { path: readonly string[]; value: string } } | undefined {
   let current: Schema = root;
-  for (const segment of path) {
-    const fields = fieldsOf(current);
-    if (fields === undefined || typeof segment !== 'string' || !Object.hasOwn(fields, segment)) return undefined;
+  let value = input;
+  let option: { path: readonly string[]; value: string } | undefined;
+  for (const [i, segment] of path.entries()) {
+    if (typeof segment !== 'string') return undefined;
+    const union = unionOf(current);
+    const selected = union === undefined || input === undefined ? undefined : selectedOption(union, value);
+    if (union !== undefined && selected !== undefined && segment !== union.discriminator) {
+      const literal = literalValues(shapeOf(selected)[union.discriminator as string])[0];
+      if (typeof literal === 'string') option = { path: [...(path.slice(0, i) as string[]), union.discriminator as string], value: literal };
+    }
+    const fields = selected === undefined ? fieldsOf(current) : shapeOf(selected);
+    if (fields === undefined || !Object.hasOwn(fields, segment)) return undefined;
     const next = fields[segment];
     if (next === undefined) return undefined;
     current = next;
+    value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[segment] : undefined;
   }
-  return current;
+  return option === undefined ? { schema: current } : { schema: current, option };
 }
 
 /** Every non-object node under nested objects, in declaration order. */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { describeExpected, kindOf, schemaAt, type Schema } from './introspect.js';
+import { describeExpected, kindOf, optionAt, schemaAt, type Schema } from './introspect.js';
 import { describeSource, originOf, valueAt, type Blocked, type Origins, type RawObject } from './layers.js';
 
 /**
@@ -31,8 +31,13 @@ function linesFor(schema: Schema, issue: z.core.$ZodIssue, input: RawObject, ori
     });
   }
   const value = valueAt(input, issue.path);
-  const expected = expectation(issue, schemaAt(schema, issue.path));
-  if (value === undefined) return [`${displayPath(issue.path)} (not set): ${expected}`];
+  const expected = expectation(issue, schemaAt(schema, issue.path, input));
+  if (value === undefined) {
+    // A field only one option of a union needs (lock.zwave.port for the Z-Wave driver) says which.
+    const option = issue.code === 'invalid_type' ? optionAt(schema, issue.path, input) : undefined;
+    const missing = option === undefined ? expected : `required when ${option.path.join('.')} is "${option.value}"`;
+    return [`${displayPath(issue.path)} (not set): ${missing}`];
+  }
   return [`${displayPath(issue.path)} = ${isSecretPath(issue.path) ? '[redacted]' : formatValue(value)} (${fromText(origins, issue.path)}): ${expected}`];
 }
 
@@ -53,6 +58,9 @@ function expectation(issue: z.core.$ZodIssue, leaf: Schema | undefined): string 
       return sizeExpectation(issue);
     case 'not_multiple_of':
       return numeric ? `expected ${describeExpected(leaf)}` : `expected a multiple of ${String(issue.divisor)}`;
+    case 'invalid_union':
+      // A discriminator no option has (`lock.driver: "zigbee"`): the merged enum lists them all.
+      return leaf === undefined ? issue.message : `expected ${describeExpected(leaf)}`;
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join('|')}`;
     default:

@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { NETWORK_KEY_HEX, networkKeyProblems } from '../lock/zwave/security-keys.js';
+import { NETWORK_KEY_HEX, networkKeyProblems } from './network-keys.js';
 import type { LogFormat, LogLevel } from '../system/logger.js';
 
 /**
@@ -15,6 +15,10 @@ import type { LogFormat, LogLevel } from '../system/logger.js';
  *   so the leaf here has none and is required.
  * - `.readonly()` on every object: the parsed config is frozen and typed readonly.
  * - `version` is the file format version; it is not a setting and has no env variable.
+ * - A section whose fields depend on a choice (`lock.driver`, `cloud.broker`) is a discriminated
+ *   union: the option the choice selects requires what it needs, so the parsed type says which
+ *   fields exist and no reader needs a fallback. Every option takes the same keys (a setting left
+ *   over from another choice is kept, not an error); introspect.ts reads the union as one object.
  */
 
 /** The config file format this keyhub writes and understands. Bump it with a migration. */
@@ -22,51 +26,57 @@ export const CONFIG_VERSION = 1;
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['json', 'pretty'] as const;
-export const LOCK_DRIVERS = ['zwave', 'ble', 'none'] as const;
 
 /** A 16-byte network key as 32 hex digits (Z-Wave S2, one key per security class). */
-const networkKey = z.string().regex(NETWORK_KEY_HEX, { message: 'expected 32 hex digits (a 16-byte key)' }).optional();
+const networkKey = z.string().regex(NETWORK_KEY_HEX, { message: 'expected 32 hex digits (a 16-byte key)' });
+
+/** The key set's own rules (distinct, non-zero); the format of each key is its field's. */
+const distinctKeys = (keys: Record<string, string | undefined>, ctx: z.RefinementCtx): void => {
+  for (const message of networkKeyProblems(keys).filter((p) => !p.includes('expected 32 hex'))) ctx.addIssue({ code: 'custom', message });
+};
+const otherKeys = { s2Authenticated: networkKey.optional(), s2Unauthenticated: networkKey.optional(), s0Legacy: networkKey.optional() };
+/** The lock's node id; by default the first node with Door Lock CC. */
+const nodeId = z.int().min(2).max(232).optional();
+
+/**
+ * How the Z-Wave driver reaches the lock: the stick (`/dev/serial/by-id/…`, `/dev/ttyUSB0`, or
+ * `tcp://host:port` for ser2net) and the S2 keys. A lock is included with S2 Access Control;
+ * without that key it could only run in plaintext, so the driver requires it.
+ */
+const zwaveSection = z
+  .strictObject({
+    port: z.string().min(1),
+    nodeId,
+    // Parsed from {} when absent, so a missing key is reported as that key.
+    keys: z.strictObject({ s2AccessControl: networkKey, ...otherKeys }).superRefine(distinctKeys).readonly().prefault({} as { s2AccessControl: string }),
+  })
+  .readonly()
+  .prefault({} as { port: string });
+/** The same section as another driver keeps it: nothing required. */
+const zwaveUnused = z
+  .strictObject({
+    port: z.string().min(1).optional(),
+    nodeId,
+    keys: z.strictObject({ s2AccessControl: networkKey.optional(), ...otherKeys }).superRefine(distinctKeys).readonly().prefault({}),
+  })
+  .readonly()
+  .prefault({});
+
+const lockCommon = {
+  /** A lock()/unlock() with no confirmed bolt position within this fails with LOCK_TIMEOUT. */
+  commandTimeoutMs: z.int().min(1000).max(120_000).default(15_000),
+  /** A bolt or door reading older than this reads `unknown` (fail secure). */
+  stateMaxAgeS: z.int().min(10).max(86_400).default(3600),
+};
 
 /** The smart lock (DESIGN.md, "Lock drivers"): which driver, and how it reaches the lock. */
 const lockSchema = z
-  .strictObject({
-    /** `none` until a lock is installed; the daemon then runs without one. */
-    driver: z.enum(LOCK_DRIVERS).default('none'),
-    /** A lock()/unlock() with no confirmed bolt position within this fails with LOCK_TIMEOUT. */
-    commandTimeoutMs: z.int().min(1000).max(120_000).default(15_000),
-    /** A bolt or door reading older than this reads `unknown` (fail secure). */
-    stateMaxAgeS: z.int().min(10).max(86_400).default(3600),
-    zwave: z
-      .strictObject({
-        /** The stick: `/dev/serial/by-id/…`, `/dev/ttyUSB0`, or `tcp://host:port` (ser2net). */
-        port: z.string().min(1).optional(),
-        /** The lock's node id; by default the first node with Door Lock CC. */
-        nodeId: z.int().min(2).max(232).optional(),
-        keys: z
-          .strictObject({
-            s2AccessControl: networkKey,
-            s2Authenticated: networkKey,
-            s2Unauthenticated: networkKey,
-            s0Legacy: networkKey,
-          })
-          .superRefine((keys, ctx) => {
-            for (const message of networkKeyProblems(keys).filter((p) => !p.includes('expected 32 hex'))) ctx.addIssue({ code: 'custom', message });
-          })
-          .readonly()
-          .prefault({}),
-      })
-      .readonly()
-      .prefault({}),
-  })
-  .superRefine((lock, ctx) => {
-    if (lock.driver !== 'zwave') return;
-    if (lock.zwave.port === undefined) ctx.addIssue({ code: 'custom', path: ['zwave', 'port'], message: 'required when lock.driver is "zwave"' });
-    // A lock is included with S2 Access Control; without that key it could only run in plaintext.
-    if (lock.zwave.keys.s2AccessControl === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['zwave', 'keys', 's2AccessControl'], message: 'required when lock.driver is "zwave"' });
-    }
-  })
-  .readonly()
+  .discriminatedUnion('driver', [
+    z.strictObject({ driver: z.literal('zwave'), ...lockCommon, zwave: zwaveSection }).readonly(),
+    z.strictObject({ driver: z.literal('ble'), ...lockCommon, zwave: zwaveUnused }).readonly(),
+    /** `none` until a lock is installed; the daemon then runs without one (every command: not paired). */
+    z.strictObject({ driver: z.literal('none').default('none'), ...lockCommon, zwave: zwaveUnused }).readonly(),
+  ])
   .prefault({});
 
 /** The most `access.clockSkewS` may be; what remembers ids against replay keeps them this much longer. */
@@ -108,40 +118,49 @@ const auditSchema = z
   .readonly()
   .prefault({});
 
+/** Where a real broker is and what the hub proves itself with (its certificate and key, the CA to pin). */
+const brokerFields = {
+  url: z.string().regex(/^mqtts:\/\//, { message: 'expected an mqtts:// URL' }),
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+  caFile: z.string().min(1),
+};
+const brokerFieldsUnused = {
+  url: brokerFields.url.optional(),
+  certFile: brokerFields.certFile.optional(),
+  keyFile: brokerFields.keyFile.optional(),
+  caFile: brokerFields.caFile.optional(),
+};
+const cloudCommon = {
+  /** Embedded broker's TLS port on 127.0.0.1. */
+  port: z.int().min(1).max(65_535).default(8883),
+};
+const cloudRefusals = {
+  /**
+   * Refused downlink payloads on record one by one: the first of each kind (topic and reason) and
+   * at most `inFullTotal` per interval; the rest are counted into one entry per interval.
+   */
+  refusals: z
+    .strictObject({
+      inFullPerKind: z.int().min(1).max(1000).default(5),
+      inFullTotal: z.int().min(1).max(10_000).default(20),
+      intervalS: z.int().min(1).max(86_400).default(60),
+    })
+    .readonly()
+    .prefault({}),
+};
+
 /**
  * The cloud link (DESIGN.md, "Cloud link"). `none` until the installer registers the hub
  * (`embedded` runs aedes in-process with its own CA: the simulated home). `external` needs the
  * hub's certificate, key and the CA to pin.
  */
 const cloudSchema = z
-  .strictObject({
-    broker: z.enum(['none', 'embedded', 'external']).default('none'),
-    /** Embedded broker's TLS port on 127.0.0.1. */
-    port: z.int().min(1).max(65_535).default(8883),
-    url: z.string().regex(/^mqtts:\/\//, { message: 'expected an mqtts:// URL' }).optional(),
-    certFile: z.string().min(1).optional(),
-    keyFile: z.string().min(1).optional(),
-    caFile: z.string().min(1).optional(),
-    /**
-     * Refused downlink payloads on record one by one: the first of each kind (topic and reason) and
-     * at most `inFullTotal` per interval; the rest are counted into one entry per interval.
-     */
-    refusals: z
-      .strictObject({
-        inFullPerKind: z.int().min(1).max(1000).default(5),
-        inFullTotal: z.int().min(1).max(10_000).default(20),
-        intervalS: z.int().min(1).max(86_400).default(60),
-      })
-      .readonly()
-      .prefault({}),
-  })
-  .superRefine((cloud, ctx) => {
-    if (cloud.broker !== 'external') return;
-    for (const key of ['url', 'certFile', 'keyFile', 'caFile'] as const) {
-      if (cloud[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'required when cloud.broker is "external"' });
-    }
-  })
-  .readonly()
+  .discriminatedUnion('broker', [
+    z.strictObject({ broker: z.literal('none').default('none'), ...cloudCommon, ...brokerFieldsUnused, ...cloudRefusals }).readonly(),
+    z.strictObject({ broker: z.literal('embedded'), ...cloudCommon, ...brokerFieldsUnused, ...cloudRefusals }).readonly(),
+    z.strictObject({ broker: z.literal('external'), ...cloudCommon, ...brokerFields, ...cloudRefusals }).readonly(),
+  ])
   .prefault({});
 
 /**

@@ -20,9 +20,7 @@ export function lockDriverFor(config: HubConfig['lock'], deps: { stateDir: strin
       return undefined;
     case 'ble':
       return bleLockDriver({ stateDir: deps.stateDir, clock: deps.clock, log: deps.log });
-    case 'zwave': {
-      // The schema requires the port when the driver is zwave; this keeps the type honest.
-      if (config.zwave.port === undefined) throw new Error('lock.zwave.port is required for the Z-Wave driver');
+    case 'zwave':
       return zwaveLock({
         port: config.zwave.port,
         nodeId: config.zwave.nodeId,
@@ -33,6 +31,5 @@ export function lockDriverFor(config: HubConfig['lock'], deps: { stateDir: strin
         clock: deps.clock,
         log: deps.log,
       });
-    }
   }
 }

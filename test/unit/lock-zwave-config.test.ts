@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../hub/config/load.js';
-import { networkKeyProblems, parseNetworkKeys } from '../../hub/lock/zwave/security-keys.js';
+import { networkKeyProblems } from '../../hub/config/network-keys.js';
+import { parseNetworkKeys } from '../../hub/lock/zwave/security-keys.js';
 import { ErrorCode, isHubError } from '../../hub/system/errors.js';
 import { tempDir } from '../support/temp-dir.js';
 

@@ -22,7 +22,8 @@ import { CommandQueue } from '../command-queue.js';
 import type { CodeSlot, LockDriver, LockEventListener, LockState } from '../lock.js';
 import { checkCode, clearCode, readCodes, setCode, slotCount } from './keypad.js';
 import { LockReports, type Bolt } from './lock-reports.js';
-import { parseNetworkKeys, type NetworkKeysHex } from './security-keys.js';
+import type { NetworkKeysHex } from '../../config/network-keys.js';
+import { parseNetworkKeys } from './security-keys.js';
 import { CC, DOOR_LOCK_MODE, SUPERVISION_STATUS, loadZwave, radio, zwaveRejectionGuard, type ZwaveModules } from './zwave-runtime.js';
 
 export interface ZwaveLockOptions {
