@@ -1,19 +1,25 @@
 /**
- * The composition root: reads config, builds the modules, starts them in order, and stops them in
- * reverse order on SIGTERM/SIGINT within the configured deadline. Nothing else in hub/ imports this
- * file; modules receive the small interfaces they need (Clock, Logger, Store…) from here.
+ * The composition root: reads config, builds the rooms, starts their modules in order, and stops
+ * them in reverse order on SIGTERM/SIGINT within the configured deadline. Nothing else in hub/
+ * imports this file; rooms receive the values they need (Clock, Logger, Store, Lock…) from here.
  */
-import { accessModule } from './access/module.js';
+import { accessRoom, type AccessService } from './access/module.js';
 import { accessPolicy } from './access/policy.js';
-import { cloudModules, type CloudSettings } from './cloud/module.js';
-import { Camera } from './camera/camera.js';
 import { cameraAuditModule } from './camera/camera-audit.js';
+import { cameraRoom } from './camera/module.js';
+import type { DoorCamera } from './camera/no-camera.js';
+import { cloudRoom, type CloudRoom } from './cloud/module.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
+import type { HubConfig } from './config/schema.js';
 import { lockAuditModule } from './lock/lock-audit.js';
-import { lockDriverFor } from './lock/module.js';
-import { auditModule } from './store/audit-module.js';
-import { storeModule } from './store/module.js';
+import type { Lock } from './lock/lock.js';
+import { lockRoom } from './lock/module.js';
+import type { AuditLog } from './store/audit-log.js';
+import { auditRoom } from './store/audit-module.js';
 import { hubId } from './store/daemon-runs.js';
+import { loadOrCreateHubKey } from './store/hub-key.js';
+import { openDaemonStore, storeRoom, type StoreModule } from './store/module.js';
+import type { Store } from './store/store.js';
 import type { Clock } from './system/clock.js';
 import { ErrorCode, ExitCode, HubError, exitCodeFor } from './system/errors.js';
 import { startAll, stopWithin, type Module } from './system/lifecycle.js';
@@ -39,99 +45,92 @@ export interface HubOptions {
   onShutdownSignal(handler: (signal: string) => void): () => void;
 }
 
-/** Builds the modules in start order. Later rooms add theirs here. */
-export function composeModules(
-  loaded: LoadedConfig,
-  deps: { clock: Clock; log: Logger; version: string; /** An audit write failed: stop the daemon (non-zero exit). Required: there is no safe default. */ onAuditFailure: (err: unknown) => void },
-) {
+/** A room of the daemon: the module main.ts starts and stops, and the value it hands on. */
+export interface Room<S, M extends Module = Module> {
+  module: M;
+  service: S;
+}
+
+/** The composed daemon: every room, and its modules in start order (stopped in reverse). */
+export interface Hub {
+  modules: Module[];
+  store: Room<Store, StoreModule>;
+  audit: Room<AuditLog>;
+  access: Room<AccessService>;
+  lock: Room<Lock>;
+  camera: Room<DoorCamera>;
+  cloud: CloudRoom;
+}
+
+export interface ComposeDeps {
+  clock: Clock;
+  log: Logger;
+  version: string;
+  /** An audit write failed: stop the daemon (non-zero exit). Required: there is no safe default. */
+  onAuditFailure: (err: unknown) => void;
+}
+
+/** Opens the store (migrating it: the one step that waits) and builds every room on it. */
+export async function composeHub(loaded: LoadedConfig, deps: ComposeDeps): Promise<Hub> {
   const { config } = loaded;
-  const store = storeModule({
-    stateDir: config.stateDir,
-    busyTimeoutMs: config.store.busyTimeoutMs,
-    clock: deps.clock,
-    log: deps.log.child({ module: 'store' }),
-    version: deps.version,
-  });
-  // Offline grants: trust, replay set, challenges; persists the clock floor at a clean stop.
-  const access = accessModule({ store: () => store.store(), clock: deps.clock, log: deps.log.child({ module: 'access' }), policy: accessPolicy(config.access) });
-  // The smart lock (config `lock.driver`: zwave | ble | none); after the store, before anything that unlocks.
-  const lock = lockDriverFor(config.lock, { stateDir: config.stateDir, clock: deps.clock, log: deps.log.child({ module: 'lock' }) });
+  const store = await openDaemonStore({ stateDir: config.stateDir, busyTimeoutMs: config.store.busyTimeoutMs, log: deps.log.child({ module: 'store' }) });
+  try {
+    return composeRooms(config, store, deps);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+/**
+ * The rooms, joined by values. The synchronous things (the store, the hub key, the audit log, the
+ * trust state) exist before the list is built; each room's constructor only keeps references, and
+ * its module's start() starts it. Later rooms add theirs here.
+ */
+export function composeRooms(config: HubConfig, store: Store, deps: ComposeDeps): Hub {
+  const { clock, log, version, onAuditFailure } = deps;
+  const { stateDir } = config;
+  const policy = accessPolicy(config.access);
+  const hubKey = loadOrCreateHubKey(store);
+  // Each daemon run on record for `keyhub status`; the database closes last.
+  const run = storeRoom({ store, clock, log: log.child({ module: 'store' }), version });
   // The tamper-evident log: boot/shutdown entries, checkpoints, retention of what the cloud acked.
-  const audit = auditModule({
-    store: () => store.store(),
-    clock: deps.clock,
-    log: deps.log.child({ module: 'audit' }),
-    version: deps.version,
+  const audit = auditRoom({
+    store,
+    hubKey,
+    clock,
+    log: log.child({ module: 'audit' }),
+    version,
     checkpointEvery: config.audit.checkpointEvery,
     retention: { keepMs: config.audit.retentionDays * 86_400_000, everyMs: 3_600_000 },
-    onAuditFailure: deps.onAuditFailure,
+    onAuditFailure,
   });
-  // The cloud: link (never blocks start: the hub works offline), outbox, signed downlink.
-  const settings = cloudSettings(config.cloud);
-  const cloud =
-    settings === undefined
-      ? undefined
-      : cloudModules({
-          settings,
-          stateDir: config.stateDir,
-          store: () => store.store(),
-          audit: () => audit.log(),
-          access: () => access.service(),
-          // Signed `commands` (issue 8, Cloud link 4): lock now, checkpoint now, publish state now.
-          commands: {
-            ...(lock === undefined ? {} : { lock: () => lock }),
-            clockSkewMs: accessPolicy(config.access).clockSkewMs,
-            onAuditFailure: deps.onAuditFailure,
-          },
-          refusals: { inFullPerKind: config.cloud.refusals.inFullPerKind, inFullTotal: config.cloud.refusals.inFullTotal, intervalMs: config.cloud.refusals.intervalS * 1000 },
-          clock: deps.clock,
-          log: deps.log.child({ module: 'cloud' }),
-          version: deps.version,
-        });
-  // The door camera: streaming from start so a visit's clip has its pre-roll; stalls are audited.
-  const camera = cameraFor(config.camera, deps);
-  const { onAuditFailure } = deps;
-  const bridges: Module[] = [
-    ...(lock === undefined ? [] : [lockAuditModule({ lock: () => lock, audit: () => audit.log(), log: deps.log.child({ module: 'lock' }), onAuditFailure })]),
-    ...(camera === undefined ? [] : [cameraAuditModule({ camera: () => camera, audit: () => audit.log(), onAuditFailure })]),
-  ];
+  // Offline grants: trust, replay set, challenges; persists the clock floor at a clean stop.
+  const access = accessRoom({ store, clock, log: log.child({ module: 'access' }), policy });
+  // The smart lock (`lock.driver`: zwave | ble | none, which refuses every command).
+  const lock = lockRoom(config.lock, { stateDir, clock, log: log.child({ module: 'lock' }) });
+  // The door camera (`camera.url`, else one that is never healthy: no camera, no entry).
+  const camera = cameraRoom(config.camera, { clock, log: log.child({ module: 'camera' }) });
+  // What the lock and the camera report on their own goes on record.
+  const lockAudit = lockAuditModule({ lock: lock.service, audit: audit.service, log: log.child({ module: 'lock' }), onAuditFailure });
+  const cameraAudit = cameraAuditModule({ camera: camera.service, audit: audit.service, onAuditFailure });
+  // The cloud (`cloud.broker`): link (never blocks start: the hub works offline), outbox, signed downlink.
+  const cloud = cloudRoom(config.cloud, {
+    stateDir,
+    store,
+    audit: audit.service,
+    access: access.service,
+    lock: lock.service,
+    clockSkewMs: policy.clockSkewMs,
+    onAuditFailure,
+    clock,
+    log: log.child({ module: 'cloud' }),
+    version,
+  });
   // The audit bridges listen before the lock and the camera start and until they have stopped:
   // a manual unlock or a jam while the Z-Wave driver is still interviewing is on record too.
-  const modules: Module[] = [
-    store,
-    audit,
-    access,
-    ...bridges,
-    ...(lock === undefined ? [] : [lock]),
-    ...(camera === undefined ? [] : [camera]),
-    ...(cloud?.modules ?? []),
-  ];
-  return { modules, store, access, lock, audit, cloud, camera };
-}
-
-function cameraFor(camera: LoadedConfig['config']['camera'], deps: { clock: Clock; log: Logger }): Camera | undefined {
-  if (camera.url === undefined) return undefined;
-  const credentials = camera.username !== undefined && camera.password !== undefined ? { username: camera.username, password: camera.password } : undefined;
-  return new Camera({
-    url: camera.url,
-    credentials,
-    transport: camera.transport,
-    preRollS: camera.preRollS,
-    stallS: camera.stallS,
-    clock: deps.clock,
-    log: deps.log.child({ module: 'camera' }),
-  });
-}
-
-function cloudSettings(cloud: LoadedConfig['config']['cloud']): CloudSettings | undefined {
-  switch (cloud.broker) {
-    case 'none':
-      return undefined;
-    case 'embedded':
-      return { broker: 'embedded', port: cloud.port };
-    case 'external':
-      return { broker: 'external', url: cloud.url, certFile: cloud.certFile, keyFile: cloud.keyFile, caFile: cloud.caFile };
-  }
+  const modules: Module[] = [run.module, audit.module, access.module, lockAudit, cameraAudit, lock.module, camera.module, ...cloud.modules];
+  return { modules, store: run, audit, access, lock, camera, cloud };
 }
 
 /** Runs the daemon until a shutdown signal; resolves with the process exit code. */
@@ -160,17 +159,6 @@ export async function runHub(options: HubOptions): Promise<number> {
   const shutdown = new AbortController();
   let stopRequested: (signal: string) => void = () => {};
   const stopSignal = new Promise<string>((resolve) => (stopRequested = resolve));
-  // A failed audit write is never swallowed: the daemon stops with a non-zero exit and systemd
-  // restarts it (Restart=on-failure); the lock stays as it is meanwhile (fail secure).
-  let auditFailed = false;
-  const onAuditFailure = (err: unknown): void => {
-    auditFailed = true;
-    log.fatal({ err }, `audit write failed: stopping the daemon (${(err as Error)?.message ?? String(err)})`);
-    store.setOutcome('failed: audit write');
-    shutdown.abort(err);
-    stopRequested('audit-failure');
-  };
-  const { modules, store, access } = composeModules(loaded, { clock: options.clock, log, version, onAuditFailure });
   let signals = 0;
   const unsubscribe = options.onShutdownSignal((signal) => {
     signals += 1;
@@ -181,13 +169,34 @@ export async function runHub(options: HubOptions): Promise<number> {
     shutdown.abort(new Error(`shutdown requested by ${signal}`));
     stopRequested(signal);
   });
+  // A failed audit write is never swallowed: the daemon stops with a non-zero exit and systemd
+  // restarts it (Restart=on-failure); the lock stays as it is meanwhile (fail secure).
+  let auditFailed = false;
+  let setOutcome: (outcome: string) => void = () => {};
+  const onAuditFailure = (err: unknown): void => {
+    auditFailed = true;
+    log.fatal({ err }, `audit write failed: stopping the daemon (${(err as Error)?.message ?? String(err)})`);
+    setOutcome('failed: audit write');
+    shutdown.abort(err);
+    stopRequested('audit-failure');
+  };
+  let hub: Hub;
+  try {
+    hub = await composeHub(loaded, { clock: options.clock, log, version, onAuditFailure });
+  } catch (err) {
+    unsubscribe();
+    notifier.close();
+    logStartFailure(log, err);
+    return exitCodeFor(err);
+  }
+  setOutcome = (outcome) => hub.store.module.setOutcome(outcome);
   // Keeps the event loop alive while idle; the modules' own handles may come and go.
   const keepAlive = setInterval(() => {}, 1 << 30);
 
   try {
     let started: Module[];
     try {
-      started = await startAll(modules, shutdown.signal, log);
+      started = await startAll(hub.modules, shutdown.signal, log);
     } catch (err) {
       if (shutdown.signal.aborted) {
         // A failed audit write aborts the start too: that is a failure, never a requested stop.
@@ -195,15 +204,15 @@ export async function runHub(options: HubOptions): Promise<number> {
         log.info('shutdown requested during start: stopped what had started');
         return ExitCode.OK;
       }
-      log.fatal({ code: (err as HubError).code, detail: (err as Error).stack }, err instanceof HubError ? err.toLine() : String(err));
+      logStartFailure(log, err);
       return exitCodeFor(err);
     }
 
-    store.markReady();
-    const id = hubId(store.store());
+    hub.store.module.markReady();
+    const id = hubId(hub.store.service);
     notifier.ready(`hub ${id} ready`);
     notifier.startWatchdog();
-    log.info({ hubId: id, modules: started.map((m) => m.name), access: access.service().status() }, 'keyhub ready');
+    log.info({ hubId: id, modules: started.map((m) => m.name), access: hub.access.service.status() }, 'keyhub ready');
 
     const signal = await stopSignal;
     log.info({ signal }, 'keyhub stopping');
@@ -222,7 +231,13 @@ export async function runHub(options: HubOptions): Promise<number> {
     clearInterval(keepAlive);
     unsubscribe();
     notifier.close();
+    // Closed by the store module's stop; also when it never started (a start aborted before it).
+    hub.store.service.close();
   }
+}
+
+function logStartFailure(log: Logger, err: unknown): void {
+  log.fatal({ code: (err as HubError).code, detail: (err as Error).stack }, err instanceof HubError ? err.toLine() : String(err));
 }
 
 function writeFailure(stderr: HubOptions['stderr'], err: unknown): void {

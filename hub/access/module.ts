@@ -1,7 +1,7 @@
 /**
  * The access module: owns the trust state, replay set, challenges and clock floor for the daemon.
- * On start it loads and re-verifies the held trust material and checks the wall clock against the
- * floor; a clock behind the floor means no decisions until a SignedTime arrives or the clock
+ * It loads and re-verifies the held trust material when it is made; on start it checks the wall
+ * clock against the floor; a clock behind the floor means no decisions until a SignedTime arrives or the clock
  * catches up, and the module says so in its status and logs. On a clean stop it raises the floor
  * to the hub's own clock, bounded by the monotonic time elapsed since start so that a wall clock
  * stepped far ahead while running cannot push the floor into the future.
@@ -44,103 +44,86 @@ export interface AccessService {
   status(): AccessStatus;
 }
 
-export interface AccessModule extends Module {
-  service(): AccessService;
-}
-
-export function accessModule(deps: { store: () => Store; clock: Clock; log: Logger; policy?: AccessPolicy }): AccessModule {
+/**
+ * The access room: the service is made at once on the open store (trust material loaded and
+ * re-verified, replay set, clock floor), so it can be handed on as a value. The module's start
+ * judges the wall clock against the floor and says so; its stop raises the floor.
+ */
+export function accessRoom(deps: { store: Store; clock: Clock; log: Logger; policy?: AccessPolicy }): { module: Module; service: AccessService } {
   const policy = deps.policy ?? DEFAULT_POLICY;
-  const { clock, log } = deps;
-  let state:
-    | {
-        trust: TrustState;
-        replay: ReplayStore;
-        floor: ClockFloor;
-        localTimes: LocalTimes;
-        subjectKeys: PublicKeyCache;
-        startWall: number;
-        startMono: number;
-        anchor?: { signedMs: number; mono: number };
-      }
-    | undefined;
-  const running = () => {
-    if (state === undefined) throw new Error('access module is not started');
-    return state;
+  const { clock, log, store } = deps;
+  const s: {
+    trust: TrustState;
+    replay: ReplayStore;
+    floor: ClockFloor;
+    localTimes: LocalTimes;
+    subjectKeys: PublicKeyCache;
+    anchor?: { signedMs: number; mono: number };
+  } = {
+    trust: new TrustState(trustStore(store)),
+    replay: replayStore(store),
+    floor: clockFloor(store),
+    localTimes: new LocalTimes(),
+    subjectKeys: new PublicKeyCache(),
   };
+  /** Wall and monotonic time at start: what a clean stop may raise the floor to is bounded by them. */
+  let started: { wall: number; mono: number } | undefined;
   /**
    * The wall time decisions use. The wall clock when it is at or above the floor (minus skew);
    * otherwise, once a SignedTime has arrived, that time plus the monotonic time elapsed since (the
    * RTC may be wrong, the monotonic clock still counts true); otherwise the wall clock, which
    * decide() then refuses with CLOCK_UNTRUSTED.
    */
-  const decisionTime = (s: NonNullable<typeof state>): number => {
+  const decisionTime = (): number => {
     const wall = clock.now();
     if (wall >= s.floor.floorMs() - policy.clockSkewMs || s.anchor === undefined) return Math.floor(wall);
     // Whole milliseconds: the system clock's monotonic time is fractional, stored times are not.
     return Math.floor(s.anchor.signedMs + (clock.monotonic() - s.anchor.mono));
   };
-  const clockTrusted = (s: NonNullable<typeof state>) => decisionTime(s) >= s.floor.floorMs() - policy.clockSkewMs;
-  const status = (): AccessStatus => {
-    const s = running();
-    return { ...s.trust.status(), clockTrusted: clockTrusted(s), clockFloorMs: s.floor.floorMs(), clockFloorSource: s.floor.source() };
-  };
+  const clockTrusted = () => decisionTime() >= s.floor.floorMs() - policy.clockSkewMs;
+  const status = (): AccessStatus => ({ ...s.trust.status(), clockTrusted: clockTrusted(), clockFloorMs: s.floor.floorMs(), clockFloorSource: s.floor.source() });
 
   const service: AccessService = {
-    issueChallenge: () => {
-      const s = running();
-      return s.replay.issueChallenge(decisionTime(s));
-    },
+    issueChallenge: () => s.replay.issueChallenge(decisionTime()),
     authorize(grant, presentation, ctx) {
-      const s = running();
-      const decision = authorize(grant, presentation, { ...ctx, now: decisionTime(s), policy }, s);
+      const decision = authorize(grant, presentation, { ...ctx, now: decisionTime(), policy }, s);
       if (decision.allow) log.info({ grantKind: decision.grant.kind, subject: decision.grant.subjectId, uses: decision.usesSoFar }, 'access allowed');
       else log.warn({ code: decision.code, reason: decision.reason }, 'access refused');
       return decision;
     },
-    trust: () => running().trust,
+    trust: () => s.trust,
     acceptSignedTime(signed) {
-      const s = running();
       const mono = clock.monotonic();
       const time = s.trust.acceptSignedTime(signed, s.floor);
       s.anchor = { signedMs: time, mono };
-      log.info({ signedTime: new Date(time).toISOString(), clockFloor: new Date(s.floor.floorMs()).toISOString(), clockTrusted: clockTrusted(s) }, 'signed time accepted');
+      log.info({ signedTime: new Date(time).toISOString(), clockFloor: new Date(s.floor.floorMs()).toISOString(), clockTrusted: clockTrusted() }, 'signed time accepted');
       return time;
     },
     status,
   };
 
-  return {
+  const module: Module = {
     name: 'access',
     start() {
-      const store = deps.store();
-      state = {
-        trust: new TrustState(trustStore(store)),
-        replay: replayStore(store),
-        floor: clockFloor(store),
-        localTimes: new LocalTimes(),
-        subjectKeys: new PublicKeyCache(),
-        startWall: clock.now(),
-        startMono: clock.monotonic(),
-      };
-      const s = status();
-      if (!s.clockTrusted) {
+      started = { wall: clock.now(), mono: clock.monotonic() };
+      const now = status();
+      if (!now.clockTrusted) {
         log.error(
-          { clock: new Date(clock.now()).toISOString(), clockFloor: new Date(s.clockFloorMs).toISOString(), code: 'CLOCK_UNTRUSTED' },
+          { clock: new Date(clock.now()).toISOString(), clockFloor: new Date(now.clockFloorMs).toISOString(), code: 'CLOCK_UNTRUSTED' },
           'wall clock is behind the clock floor: refusing every unlock until a signed time arrives or the clock catches up',
         );
       } else {
-        log.info({ clockFloor: s.clockFloorMs, keyringVersion: s.keyringVersion, revocationsVersion: s.revocationsVersion }, 'access ready');
+        log.info({ clockFloor: now.clockFloorMs, keyringVersion: now.keyringVersion, revocationsVersion: now.revocationsVersion }, 'access ready');
       }
     },
     stop() {
-      if (state === undefined) return;
-      const s = state;
-      const base = s.anchor ?? { signedMs: s.startWall, mono: s.startMono };
+      if (started === undefined) return;
+      const base = s.anchor ?? { signedMs: started.wall, mono: started.mono };
       const bound = Math.floor(base.signedMs + (clock.monotonic() - base.mono));
       // Failing to persist the floor must surface (it guards against a reset clock reopening grants).
-      s.floor.raise(Math.min(decisionTime(s), bound), 'shutdown');
-      state = undefined;
+      s.floor.raise(Math.min(decisionTime(), bound), 'shutdown');
+      started = undefined;
     },
-    service: () => ({ ...service }),
   };
+  return { module, service };
 }

@@ -16,14 +16,14 @@ export function commandActionsFrom(deps: {
   audit: Pick<AuditLog, 'hubId' | 'head' | 'state' | 'checkpointNow'>;
   outbox: Pick<Outbox, 'wake'>;
   link: Pick<CloudLink, 'publish'>;
-  /** The configured lock; absent when the hub drives none (`lock.driver: none`). */
-  lock?: Pick<Lock, 'lock' | 'state'>;
+  /** The hub's lock (NoLock, which refuses as not paired, when it drives none). */
+  lock: Pick<Lock, 'lock' | 'state'>;
   clock: Clock;
   version: string;
 }): CommandActions {
   const { audit, lock } = deps;
   return {
-    ...(lock === undefined ? {} : { lock: () => lock.lock() }),
+    lock: () => lock.lock(),
     checkpoint() {
       audit.checkpointNow();
       deps.outbox.wake();
@@ -31,13 +31,13 @@ export function commandActionsFrom(deps: {
     async publishState() {
       const head = audit.head().seq;
       const acked = audit.state().ackedThrough;
-      const bolt = lock?.state();
+      const bolt = lock.state();
       const state: PayloadOf<'state'> = {
         hubId: audit.hubId,
         atMs: Math.floor(deps.clock.now()),
         version: deps.version.slice(0, 64),
         audit: { headSeq: head, ackedThrough: acked, backlog: head - acked },
-        ...(bolt === undefined ? {} : { lock: { bolt: bolt.bolt, door: bolt.door } }),
+        lock: { bolt: bolt.bolt, door: bolt.door },
       };
       await deps.link.publish('state', state);
     },

@@ -15,13 +15,22 @@ export interface CloudTls {
   servername?: string;
 }
 
-export interface CloudLinkOptions {
-  hubId: string;
+/** Where the link connects and how it proves who it is. */
+export interface CloudEndpoint {
   /** `mqtts://host:port` */
   url: string;
   tls: CloudTls;
   /** 5 for mosquitto (and real deployments); 4 (3.1.1) for the embedded aedes, which lacks MQTT 5. */
   protocolVersion: 4 | 5;
+}
+
+export interface CloudLinkOptions {
+  hubId: string;
+  /**
+   * The endpoint, or how to learn it at start: the embedded broker's port and the certificate it
+   * issues the hub exist only once the broker runs, and TLS files are read when the link starts.
+   */
+  endpoint: CloudEndpoint | (() => Promise<CloudEndpoint>);
   clock: Clock;
   log: Logger;
   /** Reconnect backoff: full jitter between 0 and min(maxMs, initialMs·2^attempt). */
@@ -59,7 +68,7 @@ export interface LinkEvents {
 }
 
 /**
- * The hub's MQTT connection to the cloud (issue 8, Cloud link 2): mqtt.js 5 over TLS with the
+ * The hub's MQTT connection to the cloud: mqtt.js 5 over TLS with the
  * hub's client certificate and a pinned CA; last will `status=offline` and birth `status=online`,
  * both retained; a persistent session (clean start off, session expiry) so downlink messages
  * published while the hub was away are delivered on return; reconnect with jittered exponential
@@ -71,6 +80,7 @@ export class CloudLink implements Module {
   readonly name = 'cloud-link';
   readonly #o: Required<Omit<CloudLinkOptions, 'random'>> & { random: () => number };
   readonly #handlers: LinkEvents[] = [];
+  #endpoint: CloudEndpoint | undefined;
   #client: MqttClient | undefined;
   #timer: Timer | undefined;
   #attempt = 0;
@@ -104,8 +114,14 @@ export class CloudLink implements Module {
     };
   }
 
-  /** Starts connecting and returns at once: the hub works offline; the link catches up. */
-  start(): void {
+  /**
+   * Learns the endpoint, then starts connecting and returns at once: the hub works offline; the
+   * link catches up. An aborted start makes no client (stop is not called after a failed start).
+   */
+  async start(signal?: AbortSignal): Promise<void> {
+    const endpoint = this.#o.endpoint;
+    this.#endpoint = typeof endpoint === 'function' ? await endpoint() : endpoint;
+    signal?.throwIfAborted();
     this.#stopped = false;
     this.#connect();
   }
@@ -163,7 +179,7 @@ export class CloudLink implements Module {
     if (spec.direction !== 'up') throw new RangeError(`${name} is not a hub → cloud topic`);
     const client = this.#client;
     if (client === undefined || !this.#connected) throw new HubError(ErrorCode.CLOUD_NOT_CONNECTED, `cannot publish ${name}: not connected to the cloud`);
-    const properties = this.#o.protocolVersion === 5 && options.correlationData !== undefined ? { correlationData: Buffer.from(options.correlationData) } : undefined;
+    const properties = this.#endpoint?.protocolVersion === 5 && options.correlationData !== undefined ? { correlationData: Buffer.from(options.correlationData) } : undefined;
     const sent = client.publishAsync(topicFor(this.#o.hubId, name), Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: spec.qos, retain: spec.retain, ...(properties ? { properties } : {}) });
     this.#inFlight.add(sent);
     try {
@@ -186,22 +202,24 @@ export class CloudLink implements Module {
   }
 
   #connect(): void {
-    if (this.#stopped) return;
+    const endpoint = this.#endpoint;
+    if (this.#stopped || endpoint === undefined) return;
     const o = this.#o;
+    const { tls, protocolVersion } = endpoint;
     const options: IClientOptions = {
       clientId: o.hubId,
-      protocolVersion: o.protocolVersion,
+      protocolVersion,
       clean: false,
       keepalive: o.keepaliveS,
       connectTimeout: o.connectTimeoutMs,
       reconnectPeriod: 0,
       resubscribe: false,
       outgoingStore: new UnretainedStore(),
-      cert: o.tls.cert,
-      key: o.tls.key,
-      ca: [o.tls.ca],
+      cert: tls.cert,
+      key: tls.key,
+      ca: [tls.ca],
       rejectUnauthorized: true,
-      ...(o.tls.servername === undefined ? {} : { servername: o.tls.servername }),
+      ...(tls.servername === undefined ? {} : { servername: tls.servername }),
       will: {
         topic: topicFor(o.hubId, 'status'),
         payload: Buffer.from(encodePayload('status', this.#status('offline'))),
@@ -211,9 +229,9 @@ export class CloudLink implements Module {
       // MQTT 5 §3.1.2.11.4: the broker must not send this client a packet larger than the largest
       // the contract lets come down, so an oversized payload never reaches the hub (§3.1.2.11.4:
       // the broker discards it and behaves as if it was delivered).
-      ...(o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS, maximumPacketSize: maxPublishBytes('down') } } : {}),
+      ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS, maximumPacketSize: maxPublishBytes('down') } } : {}),
     };
-    const client = mqtt.connect(o.url, options);
+    const client = mqtt.connect(endpoint.url, options);
     this.#client = client;
     // Small packets (acks, PUBACKs) must not wait for Nagle (RFC 896) to meet a delayed ACK: ~40 ms
     // per round trip otherwise. tls.connect ignores a `noDelay` option, so it is set on the socket.
@@ -273,7 +291,7 @@ export class CloudLink implements Module {
       client.end(true);
     });
     this.#connected = true;
-    o.log.info({ url: o.url, sessionPresent }, 'cloud link up');
+    o.log.info({ url: this.#endpoint?.url, sessionPresent }, 'cloud link up');
     for (const h of [...this.#handlers]) h.onConnect?.();
   }
 

@@ -14,8 +14,8 @@ import type { Lock, LockActor, LockEvent } from './lock.js';
  * daemon with a non-zero exit (fail secure: systemd restarts it; the bolt stays as it is).
  */
 export function lockAuditModule(deps: {
-  lock: () => Lock;
-  audit: () => { append(event: AuditEvent): unknown };
+  lock: Lock;
+  audit: { append(event: AuditEvent): unknown };
   log: Logger;
   onAuditFailure: (err: unknown) => void;
 }): Module {
@@ -23,14 +23,14 @@ export function lockAuditModule(deps: {
   return {
     name: 'lock-audit',
     start() {
-      unsubscribe = deps.lock().onEvent((event) => {
+      unsubscribe = deps.lock.onEvent((event) => {
         const entry = auditEntryFor(event);
         if (entry === undefined) {
           deps.log.info({ event }, 'lock event');
           return;
         }
         try {
-          deps.audit().append(entry);
+          deps.audit.append(entry);
         } catch (err) {
           deps.onAuditFailure(err);
         }

@@ -1,23 +1,31 @@
 /**
- * Which lock driver the daemon runs, from the `lock` config section. main.ts starts the result as
- * a Module and hands it to whoever needs a Lock. Only the chosen driver's code is constructed;
- * zwave-js itself is loaded when the Z-Wave driver starts (see zwave/zwave-runtime.ts).
+ * Which lock driver the daemon runs, from the `lock` config section: the room's module (started
+ * and stopped by main.ts) and the Lock it hands to whoever needs one. `none` is NoLock, which
+ * refuses every command. Only the chosen driver's code is constructed; zwave-js itself is loaded
+ * when the Z-Wave driver starts (see zwave/zwave-runtime.ts).
  */
 import { join } from 'node:path';
 import type { HubConfig } from '../config/schema.js';
 import type { Clock } from '../system/clock.js';
+import type { Module } from '../system/lifecycle.js';
 import type { Logger } from '../system/logger.js';
 import { bleLockDriver } from './ble/module.js';
-import type { LockDriver } from './lock.js';
+import type { Lock, LockDriver } from './lock.js';
+import { NoLock } from './no-lock.js';
 import { zwaveLock } from './zwave/zwave-lock.js';
 
 /** zwave-js's network cache (node interviews, S2 state) under the hub's state directory. */
 export const ZWAVE_CACHE_DIR = 'zwave';
 
-export function lockDriverFor(config: HubConfig['lock'], deps: { stateDir: string; clock: Clock; log: Logger }): LockDriver | undefined {
+export function lockRoom(config: HubConfig['lock'], deps: { stateDir: string; clock: Clock; log: Logger }): { module: Module; service: Lock } {
+  const driver = lockDriverFor(config, deps);
+  return { module: driver, service: driver };
+}
+
+function lockDriverFor(config: HubConfig['lock'], deps: { stateDir: string; clock: Clock; log: Logger }): LockDriver {
   switch (config.driver) {
     case 'none':
-      return undefined;
+      return new NoLock();
     case 'ble':
       return bleLockDriver({ stateDir: deps.stateDir, clock: deps.clock, log: deps.log });
     case 'zwave':

@@ -9,45 +9,45 @@ export function databasePath(stateDir: string): string {
   return join(stateDir, 'keyhub.db');
 }
 
+/** Opens (and migrates) the daemon's database, before anything is built on it. */
+export function openDaemonStore(deps: { stateDir: string; busyTimeoutMs: number; log: Logger }): Promise<Store> {
+  return openStore({ path: databasePath(deps.stateDir), busyTimeoutMs: deps.busyTimeoutMs, log: deps.log });
+}
+
 export interface StoreModule extends Module {
-  /** The open store; throws before start and after stop. */
-  store(): Store;
   /** Marks this run ready (after every module started). */
   markReady(): void;
   /** How the run ended, recorded on stop ('clean' unless told otherwise). */
   setOutcome(outcome: string): void;
 }
 
-/** Opens the database first and closes it last; records each daemon run for `keyhub status`. */
-export function storeModule(deps: { stateDir: string; busyTimeoutMs: number; clock: Clock; log: Logger; version: string }): StoreModule {
-  let store: Store | undefined;
-  let runId = 0;
+/**
+ * The open store as the first module: records each daemon run for `keyhub status` (start, ready,
+ * stop and how it ended) and closes the database last. The store itself is opened before the
+ * module list is built, so every room gets it as a value.
+ */
+export function storeRoom(deps: { store: Store; clock: Clock; log: Logger; version: string }): { module: StoreModule; service: Store } {
+  const { store } = deps;
+  let runId: number | undefined;
   let outcome = 'clean';
-  const open = (): Store => {
-    if (store === undefined) throw new Error('store is not open');
-    return store;
-  };
-  return {
+  const module: StoreModule = {
     name: 'store',
-    async start() {
-      store = await openStore({ path: databasePath(deps.stateDir), busyTimeoutMs: deps.busyTimeoutMs, log: deps.log });
+    start() {
       runId = recordRunStart(store, { pid: process.pid, version: deps.version, startedAtMs: deps.clock.now() });
       const unclean = uncleanRuns(store, runId);
       if (unclean > 0) deps.log.warn({ unclean }, 'earlier daemon runs ended without a clean stop');
       deps.log.info({ hubId: hubId(store), path: store.path, schema: store.schemaVersion }, 'store open');
     },
     stop() {
-      if (store === undefined) return;
-      recordRunStop(store, runId, deps.clock.now(), outcome);
+      if (runId !== undefined) recordRunStop(store, runId, deps.clock.now(), outcome);
       store.close();
-      store = undefined;
     },
-    store: open,
     markReady() {
-      recordRunReady(open(), runId, deps.clock.now());
+      if (runId !== undefined) recordRunReady(store, runId, deps.clock.now());
     },
     setOutcome(value) {
       outcome = value;
     },
   };
+  return { module, service: store };
 }

@@ -2,7 +2,8 @@ import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { accessModule, type AccessModule } from '../../hub/access/module.js';
+import { accessRoom, type AccessService } from '../../hub/access/module.js';
+import type { Module } from '../../hub/system/lifecycle.js';
 import { openStore, type Store } from '../../hub/store/store.js';
 import { ErrorCode } from '../../hub/system/errors.js';
 import { FakeClock } from '../../hub/system/fake-clock.js';
@@ -23,7 +24,7 @@ beforeEach(async () => {
 afterEach(() => dir.cleanup());
 
 /** A hub run: its own store connection, clock and access module, logs kept as JSON lines. */
-async function boot(clock: FakeClock): Promise<{ access: AccessModule; store: Store; logs: Array<{ msg: string; code?: string }>; stop(): void }> {
+async function boot(clock: FakeClock): Promise<{ access: { module: Module; service: AccessService }; store: Store; logs: Array<{ msg: string; code?: string }>; stop(): void }> {
   const store = await openStore({ path, busyTimeoutMs: 5000, log: silentLog() });
   const logs: Array<{ msg: string; code?: string }> = [];
   const sink = new Writable({
@@ -32,14 +33,14 @@ async function boot(clock: FakeClock): Promise<{ access: AccessModule; store: St
       done();
     },
   });
-  const access = accessModule({ store: () => store, clock, log: pino({ level: 'info' }, sink), policy: POLICY });
-  await access.start(new AbortController().signal);
+  const access = accessRoom({ store, clock, log: pino({ level: 'info' }, sink), policy: POLICY });
+  await access.module.start(new AbortController().signal);
   return {
     access,
     store,
     logs,
     stop() {
-      access.stop();
+      void access.module.stop();
       store.close();
     },
   };
@@ -48,9 +49,9 @@ async function boot(clock: FakeClock): Promise<{ access: AccessModule; store: St
 async function tryDelivery(run: Awaited<ReturnType<typeof boot>>, at: number) {
   const world = await makeWorld(path);
   const grant = deliveryGrant(world, { notBefore: at - HOUR, notAfter: at + HOUR, issuedAt: at - HOUR });
-  const challenge = run.access.service().issueChallenge();
+  const challenge = run.access.service.issueChallenge();
   const presentation = signPresentation({ grantId: grant.id, challenge, transport: 'ble', time: at, packages: ['pkg-1'] }, world.courier);
-  const decision = run.access.service().authorize(signGrant(grant, world.issuer), presentation, {
+  const decision = run.access.service.authorize(signGrant(grant, world.issuer), presentation, {
     hubId: HUB_ID,
     lockId: LOCK_ID,
     transport: 'ble',
@@ -71,7 +72,7 @@ describe('clock floor across restarts', () => {
 
     clock.setWall(NOW - 30 * DAY); // the RTC lost power
     const second = await boot(clock);
-    const status = second.access.service().status();
+    const status = second.access.service.status();
     expect(status).toMatchObject({ clockTrusted: false, clockFloorMs: NOW + HOUR, clockFloorSource: 'shutdown' });
     expect(second.logs.some((l) => l.code === 'CLOCK_UNTRUSTED' && /behind the clock floor/.test(l.msg))).toBe(true);
     expect(await tryDelivery(second, NOW - 30 * DAY)).toBe(ErrorCode.CLOCK_UNTRUSTED);
@@ -84,10 +85,10 @@ describe('clock floor across restarts', () => {
     clock.setWall(NOW - 30 * DAY);
     const run = await boot(clock);
     const world = await makeWorld(path);
-    run.access.service().acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW + 60_000 }, world.issuer));
+    run.access.service.acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW + 60_000 }, world.issuer));
     world.close();
     await clock.advance(10_000);
-    expect(run.access.service().status().clockTrusted).toBe(true);
+    expect(run.access.service.status().clockTrusted).toBe(true);
     expect(await tryDelivery(run, NOW + 70_000)).toBe('allow');
     run.stop();
   });
@@ -99,7 +100,7 @@ describe('clock floor across restarts', () => {
     const run = await boot(clock);
     expect(await tryDelivery(run, NOW - DAY)).toBe(ErrorCode.CLOCK_UNTRUSTED);
     clock.setWall(NOW + 1000);
-    expect(run.access.service().status().clockTrusted).toBe(true);
+    expect(run.access.service.status().clockTrusted).toBe(true);
     expect(await tryDelivery(run, NOW + 1000)).toBe('allow');
     run.stop();
   });
@@ -108,7 +109,7 @@ describe('clock floor across restarts', () => {
     const clock = new FakeClock({ wallMs: NOW });
     const run = await boot(clock);
     expect(await tryDelivery(run, NOW)).toBe('allow');
-    expect(run.access.service().status()).toMatchObject({ clockFloorMs: NOW - HOUR, clockFloorSource: 'grant' });
+    expect(run.access.service.status()).toMatchObject({ clockFloorMs: NOW - HOUR, clockFloorSource: 'grant' });
     run.stop();
   });
 
@@ -119,7 +120,7 @@ describe('clock floor across restarts', () => {
     clock.setWall(NOW + 365 * DAY); // a bad NTP step
     run.stop();
     const next = await boot(new FakeClock({ wallMs: NOW + 2 * 60_000 }));
-    expect(next.access.service().status()).toMatchObject({ clockTrusted: true, clockFloorMs: NOW + 60_000 });
+    expect(next.access.service.status()).toMatchObject({ clockTrusted: true, clockFloorMs: NOW + 60_000 });
     next.stop();
   });
 
@@ -129,21 +130,26 @@ describe('clock floor across restarts', () => {
     clock.setWall(NOW - DAY);
     const run = await boot(clock);
     const world = await makeWorld(path);
-    run.access.service().acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW + 60_000 }, world.issuer));
-    expect(run.access.service().trust().status().issuers).toEqual(['cloud-1']);
+    run.access.service.acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW + 60_000 }, world.issuer));
+    expect(run.access.service.trust().status().issuers).toEqual(['cloud-1']);
     world.close();
     await clock.advance(1000.5);
     expect(await tryDelivery(run, NOW + 61_000)).toBe('allow');
     run.stop();
     const after = await boot(new FakeClock({ wallMs: NOW + HOUR }));
-    expect(after.access.service().status().clockFloorMs).toBe(NOW + 61_000);
+    expect(after.access.service.status().clockFloorMs).toBe(NOW + 61_000);
     after.stop();
   });
 
-  it('reports status only while started', () => {
-    const clock = new FakeClock({ wallMs: NOW });
-    const access = accessModule({ store: () => undefined as unknown as Store, clock, log: silentLog() });
-    expect(() => access.service().status()).toThrow(/not started/);
-    access.stop();
+  it('answers from the held trust material as soon as it is made, and a stop without a start leaves the clock floor alone', async () => {
+    const store = await openStore({ path, busyTimeoutMs: 5000, log: silentLog() });
+    try {
+      const access = accessRoom({ store, clock: new FakeClock({ wallMs: NOW + DAY }), log: silentLog() });
+      expect(access.service.status()).toMatchObject({ rootPinned: true, keyringVersion: 1, clockFloorSource: 'none' });
+      await access.module.stop();
+      expect(access.service.status()).toMatchObject({ clockFloorSource: 'none' });
+    } finally {
+      store.close();
+    }
   });
 });

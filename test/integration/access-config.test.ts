@@ -1,12 +1,12 @@
 /**
- * The `access` config section reaches decide(): through loadConfig and main.ts's composeModules,
+ * The `access` config section reaches decide(): through loadConfig and main.ts's composeHub,
  * the real composition root, with a real store on disk.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../hub/config/index.js';
-import { composeModules } from '../../hub/main.js';
+import { composeHub } from '../../hub/main.js';
 import { ErrorCode } from '../../hub/system/errors.js';
 import { FakeClock } from '../../hub/system/fake-clock.js';
 import { signPresentation } from '../../protocols/grant/handheld.js';
@@ -36,20 +36,20 @@ async function hubWith(access: Record<string, unknown>) {
   mkdirSync(join(dir.path, '.keyhub'));
   writeFileSync(join(dir.path, '.keyhub', 'config.json'), JSON.stringify({ version: 1, access }));
   const loaded = loadConfig({ mode: 'dev', env: {}, cwd: dir.path });
-  const composed = composeModules(loaded, {
+  const composed = await composeHub(loaded, {
     clock: new FakeClock({ wallMs: NOW }),
     log: silentLog(),
     version: 'test',
-    onAuditFailure: (err) => {
+    onAuditFailure: (err: unknown) => {
       throw err;
     },
   });
   const signal = new AbortController().signal;
-  await composed.store.start(signal);
-  stops.push(() => composed.store.stop());
-  await composed.access.start(signal);
-  stops.push(() => composed.access.stop());
-  const service = composed.access.service();
+  await composed.store.module.start(signal);
+  stops.push(() => composed.store.module.stop());
+  await composed.access.module.start(signal);
+  stops.push(() => composed.access.module.stop());
+  const service = composed.access.service;
   service.trust().pinRoot(root.publicKey);
   const { certificate } = makeIssuerCertificate({ kid: 'cloud-1', key: issuer, notBefore: NOW - HOUR, notAfter: NOW + HOUR, kinds: ['delivery'] });
   service.trust().installKeyring(signKeyring({ version: 1, issuedAt: NOW - HOUR, issuers: [certificate] }, root));

@@ -1,5 +1,5 @@
 /**
- * The daemon's own wiring of signed commands (hub/main.ts composeModules → hub/cloud/module.ts):
+ * The daemon's own wiring of signed commands (hub/main.ts composeHub → hub/cloud/module.ts):
  * the configured Z-Wave lock (zwave-js on the simulated stick) and the embedded aedes broker of the
  * simulated home, with the simulated cloud pushing a signed `lock` command. aedes speaks MQTT
  * 3.1.1, which has no correlation data: the reply is matched by the command id it carries.
@@ -11,7 +11,7 @@ import { generateSigningKey } from '../../protocols/grant/ed25519.js';
 import { signCommand } from '../../protocols/grant/issuer.js';
 import { EMBEDDED_CLOUD_IDENTITY } from '../../hub/cloud/module.js';
 import { loadConfig } from '../../hub/config/load.js';
-import { composeModules } from '../../hub/main.js';
+import { composeHub, type Hub } from '../../hub/main.js';
 import { loadOrCreateHubKey } from '../../hub/store/hub-key.js';
 import { systemClock } from '../../hub/system/clock.js';
 import { ErrorCode } from '../../hub/system/errors.js';
@@ -34,7 +34,7 @@ describe('signed commands in the composed daemon (embedded broker, Z-Wave lock)'
   let sim: KwiksetLock;
   let started: Module[] = [];
   let cloud: SimCloud;
-  let parts: ReturnType<typeof composeModules>;
+  let parts: Hub;
   const fatal: unknown[] = [];
 
   beforeAll(async () => {
@@ -51,26 +51,26 @@ describe('signed commands in the composed daemon (embedded broker, Z-Wave lock)'
       }),
     );
     const loaded = loadConfig({ mode: 'dev', path, env: {}, cwd: dir.path, overrides: { stateDir: join(dir.path, 'state') } });
-    parts = composeModules(loaded, { clock: systemClock(), log, version: '0.1.0', onAuditFailure: (err) => fatal.push(err) });
+    parts = await composeHub(loaded, { clock: systemClock(), log, version: '0.1.0', onAuditFailure: (err) => fatal.push(err) });
     const signal = new AbortController().signal;
     // Everything up to the broker; the cloud subscribes before the hub's link speaks, as in production.
     const cut = parts.modules.findIndex((m) => m.name === 'cloud-link');
     started = await startAll(parts.modules.slice(0, cut), signal, log);
     // Provisioning (`keyhub trust-root` and the first keyring), through the access module.
-    const trust = parts.access.service().trust();
+    const trust = parts.access.service.trust();
     trust.pinRoot(issuer.rootPublicKey);
     trust.installKeyring(issuer.keyring());
-    const broker = parts.cloud!.embedded()!;
-    const hubId = parts.audit.log().hubId;
+    const broker = parts.cloud.parts!.broker!;
+    const hubId = parts.audit.service.hubId;
     cloud = new SimCloud({
       url: broker.url,
       tls: { ...(await broker.clientIdentity(EMBEDDED_CLOUD_IDENTITY)), ca: broker.caCert },
       protocolVersion: 4,
-      hubs: new Map([[hubId, loadOrCreateHubKey(parts.store.store()).publicKey]]),
+      hubs: new Map([[hubId, loadOrCreateHubKey(parts.store.service).publicKey]]),
     });
     await cloud.start();
     started.push(...(await startAll(parts.modules.slice(cut), signal, log)));
-    await until(() => parts.cloud!.link().connected, 'the hub link', 10_000);
+    await until(() => parts.cloud.parts!.link.connected, 'the hub link', 10_000);
   }, 60_000);
 
   afterAll(async () => {
@@ -83,9 +83,9 @@ describe('signed commands in the composed daemon (embedded broker, Z-Wave lock)'
 
   it('throws the bolt on a signed lock command, answers by command id, and records bolt and downlink once each', async () => {
     expect(started.map((m) => m.name)).toEqual(expect.arrayContaining(['lock-zwave', 'lock-audit', 'cloud-downlink']));
-    await parts.lock!.unlock();
-    const hubId = parts.audit.log().hubId;
-    const audit = parts.audit.log();
+    await parts.lock.service.unlock();
+    const hubId = parts.audit.service.hubId;
+    const audit = parts.audit.service;
     const before = audit.head().seq;
     const { command, signed } = issuer.command(hubId, 'lock', { at: Date.now() });
     const id = Buffer.from(command.id).toString('hex');
@@ -99,7 +99,7 @@ describe('signed commands in the composed daemon (embedded broker, Z-Wave lock)'
     expect(after.filter((e) => e.type === 'downlink')).toEqual([{ type: 'downlink', body: { kind: 'commands', outcome: 'accepted', id, detail: 'lock' } }]);
 
     // A forged one on the hub's own topic: refused, on record, the bolt untouched.
-    await parts.lock!.unlock();
+    await parts.lock.service.unlock();
     const forged = issuer.command(hubId, 'lock', { at: Date.now() }).command;
     const forgedId = Buffer.from(forged.id).toString('hex');
     await cloud.push(hubId, 'commands', signCommand(forged, generateSigningKey()));

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Command } from '../../protocols/grant/command.js';
 import { generateSigningKey } from '../../protocols/grant/ed25519.js';
 import { newCommandId, signCommand } from '../../protocols/grant/issuer.js';
+import { NoLock } from '../../hub/lock/no-lock.js';
 import { commandActionsFrom } from '../../hub/cloud/command-actions.js';
 import { DownlinkIntake } from '../../hub/cloud/downlink.js';
 import type { Lock, LockState } from '../../hub/lock/lock.js';
@@ -74,7 +75,7 @@ describe('signed commands from the cloud: verified, run at most once, answered a
         acceptSignedTime: (b) => world.trust.acceptSignedTime(b, world.floor),
       },
       commands: {
-        actions: commandActionsFrom({ audit, outbox: { wake: () => void (wakes += 1) }, link, ...(options.lock === false ? {} : { lock }), clock, version: '0.1.0' }),
+        actions: commandActionsFrom({ audit, outbox: { wake: () => void (wakes += 1) }, link, lock: options.lock === false ? new NoLock() : lock, clock, version: '0.1.0' }),
         floorMs: () => world.floor.floorMs(),
         clockSkewMs: SKEW,
       },
@@ -238,9 +239,10 @@ describe('signed commands from the cloud: verified, run at most once, answered a
     expect(entries(audit.head().seq - 1)[0]).toMatchObject({ type: 'bolt.failed', body: { code: ErrorCode.LOCK_NOT_CONFIRMED } });
   });
 
-  it('refuses a lock command on a hub with no lock configured', async () => {
+  it('refuses a lock command on a hub that drives no lock as not paired, and the unconfirmed bolt is on record', async () => {
     await restart({ lock: false });
-    expect(await intake.handle('commands', signCommand(command(), world.issuer))).toMatchObject({ outcome: 'refused', code: ErrorCode.COMMAND_UNAVAILABLE });
+    expect(await intake.handle('commands', signCommand(command(), world.issuer))).toMatchObject({ outcome: 'refused', code: ErrorCode.LOCK_NOT_PAIRED });
+    expect(entries(audit.head().seq - 1)[0]).toMatchObject({ type: 'bolt.failed', body: { wanted: 'locked', code: ErrorCode.LOCK_NOT_PAIRED } });
   });
 
   it("signs a checkpoint covering the command's own entry on a checkpoint command, and wakes the outbox to send it", async () => {

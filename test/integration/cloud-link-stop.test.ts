@@ -26,9 +26,9 @@ describe('the cloud link on shutdown and when its connection goes', () => {
     const relay = await relayTo(Number(new URL(broker.url).port));
     cleanups.push(() => relay.close());
     const hubId = 'kh-00000000000000aa';
-    const link = new CloudLink({ hubId, url: `mqtts://127.0.0.1:${relay.port}`, tls: { ...(await broker.clientIdentity(hubId)), ca: broker.caCert }, protocolVersion: 4, clock, log: silentLog() });
+    const link = new CloudLink({ hubId, endpoint: { url: `mqtts://127.0.0.1:${relay.port}`, tls: { ...(await broker.clientIdentity(hubId)), ca: broker.caCert }, protocolVersion: 4 }, clock, log: silentLog() });
     cleanups.push(() => link.stop());
-    link.start();
+    await link.start();
     await until(() => link.connected, 'the link to connect');
     return { hubId, link, relay };
   };

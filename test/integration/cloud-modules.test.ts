@@ -1,48 +1,55 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cloudModules, EMBEDDED_CLOUD_IDENTITY } from '../../hub/cloud/module.js';
-import { auditModule } from '../../hub/store/audit-module.js';
+import { EMBEDDED_CLOUD_IDENTITY } from '../../hub/cloud/module.js';
+import { loadConfig } from '../../hub/config/load.js';
+import { composeHub } from '../../hub/main.js';
 import { loadOrCreateHubKey } from '../../hub/store/hub-key.js';
-import { databasePath, storeModule } from '../../hub/store/module.js';
+import { databasePath } from '../../hub/store/module.js';
 import { openStore } from '../../hub/store/store.js';
 import { systemClock } from '../../hub/system/clock.js';
 import { startAll, stopAll } from '../../hub/system/lifecycle.js';
 import { SimCloud } from '../../sim/cloud/cloud.js';
-import { until } from '../peers/cloud-hub.js';
+import { freePort } from '../support/free-port.js';
 import { silentLog } from '../support/silent-log.js';
 import { tempDir } from '../support/temp-dir.js';
+import { until } from '../support/wait.js';
 
-/** The cloud side composed as main.ts composes it, on the embedded broker of the simulated home. */
+/** The cloud side composed by main.ts's composeHub, on the embedded broker of the simulated home. */
 describe('the cloud modules in the daemon (embedded broker)', () => {
   const dir = tempDir('keyhub-cloud-modules-');
   afterAll(() => dir.cleanup());
 
-  it('starts broker, link and outbox after store and audit, ships boot, and records shutdown on stop', async () => {
+  it('starts broker, link, outbox and downlink after store and audit, ships boot, and records shutdown on stop', async () => {
     const clock = systemClock();
     const log = silentLog();
-    const store = storeModule({ stateDir: dir.path, busyTimeoutMs: 5000, clock, log, version: '0.1.0' });
-    const audit = auditModule({ store: () => store.store(), clock, log, version: '0.1.0', checkpointEvery: 10, onAuditFailure: (err) => {
+    mkdirSync(join(dir.path, '.keyhub'));
+    writeFileSync(join(dir.path, '.keyhub', 'config.json'), JSON.stringify({ version: 1, audit: { checkpointEvery: 10 }, cloud: { broker: 'embedded', port: await freePort() } }));
+    const hub = await composeHub(loadConfig({ mode: 'dev', env: {}, cwd: dir.path }), { clock, log, version: '0.1.0', onAuditFailure: (err) => {
       throw err;
     } });
-    const cloud = cloudModules({ settings: { broker: 'embedded', port: 0 }, stateDir: dir.path, store: () => store.store(), audit: () => audit.log(), clock, log, version: '0.1.0' });
+    const names = hub.modules.map((m) => m.name);
+    expect(names.slice(0, 2)).toEqual(['store', 'audit']);
+    expect(names.slice(-4)).toEqual(['embedded-broker', 'cloud-link', 'cloud-outbox', 'cloud-downlink']);
     // The (simulated) cloud is a durable subscriber before the hub first speaks, as in production.
     const signal = new AbortController().signal;
-    const [brokerModule, ...linkAndOutbox] = cloud.modules;
-    const started = await startAll([store, audit, brokerModule!], signal, log);
-    const broker = cloud.embedded()!;
-    const hubId = audit.log().hubId;
+    const cut = names.indexOf('cloud-link');
+    const started = await startAll(hub.modules.slice(0, cut), signal, log);
+    const broker = hub.cloud.parts?.broker;
+    if (broker === undefined) throw new Error('no embedded broker composed');
+    const hubId = hub.audit.service.hubId;
     const sim = new SimCloud({
       url: broker.url,
       tls: { ...(await broker.clientIdentity(EMBEDDED_CLOUD_IDENTITY)), ca: broker.caCert },
       protocolVersion: 4,
-      hubs: new Map([[hubId, loadOrCreateHubKey(store.store()).publicKey]]),
+      hubs: new Map([[hubId, loadOrCreateHubKey(hub.store.service).publicKey]]),
     });
     await sim.start();
-    started.push(...(await startAll(linkAndOutbox, signal, log)));
-    expect(started.map((m) => m.name)).toEqual(['store', 'audit', 'embedded-broker', 'cloud-link', 'cloud-outbox']);
+    started.push(...(await startAll(hub.modules.slice(cut), signal, log)));
     try {
-      await until(() => cloud.link().connected, 'the link', 10_000);
-      audit.log().append({ type: 'door', body: { state: 'open' } });
-      cloud.outbox().wake();
+      await until(() => hub.cloud.parts?.link.connected === true, 'the link', 10_000);
+      hub.audit.service.append({ type: 'door', body: { state: 'open' } });
+      hub.cloud.parts?.outbox.wake();
       await sim.waitFor(() => sim.ledger(hubId).lastSeq >= 2, 15_000, 'boot and door');
       expect(sim.ledger(hubId).events.map((e) => e.type).slice(0, 2)).toEqual(['boot', 'door']);
       expect(sim.ledger(hubId).broken).toBeUndefined();
@@ -52,7 +59,7 @@ describe('the cloud modules in the daemon (embedded broker)', () => {
     }
     expect(await stopAll(started, log)).toEqual([]);
     // The audit module recorded `shutdown` and signed a checkpoint at it before the store closed.
-    const reopened = await openStore({ path: databasePath(dir.path), busyTimeoutMs: 5000, log });
+    const reopened = await openStore({ path: databasePath(join(dir.path, '.keyhub')), busyTimeoutMs: 5000, log });
     try {
       const last = reopened.db.prepare('SELECT seq, type FROM audit_events ORDER BY seq DESC LIMIT 1').get() as { seq: number; type: string };
       expect(last.type).toBe('shutdown');

@@ -91,9 +91,9 @@ describe('the cloud link at (re)connect and at a clean stop, through aedes', () 
     const store = await openHubStore(join(dir.path, 'hub-cut'));
     const id = storeHubId(store);
     const relay = await relayTo(Number(new URL(broker.url).port));
-    const link = new CloudLink({ hubId: id, url: `mqtts://127.0.0.1:${relay.port}`, tls: { ...(await broker.clientIdentity(id)), ca: broker.caCert }, protocolVersion: 4, clock: systemClock(), log: silentLog() });
+    const link = new CloudLink({ hubId: id, endpoint: { url: `mqtts://127.0.0.1:${relay.port}`, tls: { ...(await broker.clientIdentity(id)), ca: broker.caCert }, protocolVersion: 4 }, clock: systemClock(), log: silentLog() });
     try {
-      link.start();
+      await link.start();
       await cloud.waitFor(() => cloud.ledger(id).status?.status === 'online', 10_000, 'the birth');
       await relay.close(); // both TCP connections reset: no DISCONNECT, no goodbye
       await cloud.waitFor(() => cloud.ledger(id).status?.status === 'offline', 10_000, 'the will');

@@ -5,7 +5,8 @@
  */
 import { TrustState } from '../../hub/access/trust.js';
 import { commandActionsFrom } from '../../hub/cloud/command-actions.js';
-import { DownlinkIntake } from '../../hub/cloud/downlink.js';
+import { downlinkTrustFrom, DownlinkIntake } from '../../hub/cloud/downlink.js';
+import { NoLock } from '../../hub/lock/no-lock.js';
 import { CloudLink } from '../../hub/cloud/link.js';
 import type { RefusalLimits } from '../../hub/cloud/refusal-flood.js';
 import { clockFloor } from '../../hub/store/clock-floor.js';
@@ -59,9 +60,7 @@ export async function startHubSide(o: HubSideOptions): Promise<HubSide> {
   const audit = auditLogOn(store, clock, o.checkpointEvery ?? 100);
   const link = new CloudLink({
     hubId: audit.hubId,
-    url: o.url,
-    tls: { cert: o.identity.cert, key: o.identity.key, ca: o.ca },
-    protocolVersion: o.protocolVersion ?? 5,
+    endpoint: { url: o.url, tls: { cert: o.identity.cert, key: o.identity.key, ca: o.ca }, protocolVersion: o.protocolVersion ?? 5 },
     clock,
     log: log.child({ module: 'cloud-link' }),
     backoff: { initialMs: 100, maxMs: 1000 },
@@ -81,7 +80,7 @@ export async function startHubSide(o: HubSideOptions): Promise<HubSide> {
   outbox.start();
   const intake = o.downlink === undefined ? undefined : downlinkOn({ store, audit, link, outbox }, o.downlink, log);
   intake?.start();
-  link.start();
+  await link.start();
   return {
     hubId: audit.hubId,
     store,
@@ -113,15 +112,9 @@ function downlinkOn(hub: Pick<HubSide, 'store' | 'audit' | 'link' | 'outbox'>, o
     store: hub.store,
     clock,
     log: log.child({ module: 'cloud-downlink' }),
-    trust: {
-      view: () => trust,
-      installKeyring: (b) => trust.installKeyring(b),
-      installRevocations: (b) => trust.installRevocations(b),
-      held: (w) => trustStore(hub.store).held(w)?.signed,
-      acceptSignedTime: (b) => trust.acceptSignedTime(b, floor),
-    },
+    trust: downlinkTrustFrom({ trust: () => trust, acceptSignedTime: (b) => trust.acceptSignedTime(b, floor) }, hub.store),
     commands: {
-      actions: commandActionsFrom({ audit: hub.audit, outbox: hub.outbox, link: hub.link, clock, version: 'test' }),
+      actions: commandActionsFrom({ audit: hub.audit, outbox: hub.outbox, link: hub.link, lock: new NoLock(), clock, version: 'test' }),
       floorMs: () => floor.floorMs(),
       clockSkewMs: 300_000,
     },

@@ -37,7 +37,7 @@ describe('lock events in the audit log', () => {
   it('appends while started and stops appending after stop', async () => {
     const { lock, emit } = lockEmitting();
     const written: AuditEvent[] = [];
-    const mod = lockAuditModule({ lock: () => lock, audit: () => ({ append: (e: AuditEvent) => written.push(e) }), log: silentLog(), onAuditFailure: () => {} });
+    const mod = lockAuditModule({ lock, audit: { append: (e: AuditEvent) => written.push(e) }, log: silentLog(), onAuditFailure: () => {} });
     await mod.start(new AbortController().signal);
     emit({ kind: 'door', door: 'closed', ...at });
     emit({ kind: 'battery-low', percent: 9, ...at });
@@ -51,12 +51,12 @@ describe('lock events in the audit log', () => {
     const failures: unknown[] = [];
     const disk = new Error('disk I/O error');
     const mod = lockAuditModule({
-      lock: () => lock,
-      audit: () => ({
+      lock,
+      audit: {
         append: () => {
           throw disk;
         },
-      }),
+      },
       log: silentLog(),
       onAuditFailure: (err) => failures.push(err),
     });
