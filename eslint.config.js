@@ -26,7 +26,7 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'import-x/no-unresolved': 'error',
       // One-way dependencies: protocols → hub → hub/main.ts (→ hub/cli). sim may use protocols and
-      // the hub's public interfaces; nothing in hub/ or protocols/ may import sim/ or test/.
+      // the hub's types (below); nothing in hub/ or protocols/ may import sim/ or test/.
       'import-x/no-restricted-paths': [
         'error',
         {
@@ -68,6 +68,18 @@ export default tseslint.config(
       'import-x/no-restricted-paths': [
         'error',
         { zones: [{ target: './hub/cli', from: './sim' }, { target: './hub/cli', from: './test' }] },
+      ],
+    },
+  },
+  {
+    // sim/ is the other end of the wire: it runs protocols/ and may name the hub's types (the Clock
+    // a test hands it), never the hub's code, so a simulator cannot agree with the hub by sharing
+    // its bugs.
+    files: ['sim/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/hub/**'], allowTypeImports: true, message: 'sim/ may import only types from hub/ (import type).' }] },
       ],
     },
   },

@@ -10,8 +10,9 @@ export default defineConfig({
     // `.ci/run` reads the JSON report to print its `N passed, N failed` line.
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/vitest.json' },
-    // Issue 5: every branch of the grant protocol and the access decision is tested. Coverage is
-    // off in `npm test` (it slows every run); `npm run test:coverage` turns it on and enforces this.
+    // Every branch of the grant protocol and the access decision is tested: they open the door.
+    // Coverage is off in `npm test` (it slows every run); `npm run test:coverage` turns it on and
+    // enforces this.
     coverage: {
       provider: 'v8',
       include: ['protocols/grant/**/*.ts', 'hub/access/**/*.ts'],

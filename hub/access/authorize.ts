@@ -23,7 +23,7 @@ export type Authorized = Allow & { usesSoFar: number };
 export function authorize(grantBytes: Uint8Array, presentationBytes: Uint8Array, ctx: DecideContext, stores: AuthorizeStores): Authorized | Exclude<Decision, Allow> {
   const decision = decide(grantBytes, presentationBytes, ctx, stores);
   if (!decision.allow) {
-    // Issue 5, Clock floor: a verified grant's issue time raises the floor even when refused.
+    // A verified grant's issue time is a signed time: it raises the floor even when refused.
     if (decision.verifiedIssuedAt !== undefined) stores.floor.raise(decision.verifiedIssuedAt, 'grant');
     return decision;
   }
@@ -34,7 +34,7 @@ export function authorize(grantBytes: Uint8Array, presentationBytes: Uint8Array,
     notAfter: grant.notAfter,
     challenge: presentation.challenge,
     now: ctx.now,
-    // Issue 5, Clock floor: every verified grant's issue time raises the floor.
+    // A verified grant's issue time is a signed time: it raises the floor.
     raiseFloorTo: grant.issuedAt,
   });
   if (!outcome.ok) {

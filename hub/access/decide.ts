@@ -1,8 +1,8 @@
 /**
  * decide(): may this presentation of this grant open this door now? A pure function of its inputs
  * and the stores it is handed (no hidden time: `now` comes in the context). Checks run cheapest
- * first, so garbage and plainly wrong requests are refused before any signature work (issue 5,
- * DESIGN.md "The product in one delivery", step 3). Every refusal carries one 2xx ErrorCode; the
+ * first, so garbage and plainly wrong requests are refused before any signature work (DESIGN.md,
+ * "The product in one delivery", step 3). Every refusal carries one 2xx ErrorCode; the
  * courier, the homeowner and the audit log see the same code.
  *
  * decide() only reads. Allowing is authorize() (authorize.ts): decide, then consume the grant use

@@ -86,7 +86,7 @@ export type Outcome =
   | { outcome: 'refused'; id: string; code: ErrorCode; detail: string };
 
 /**
- * Downlink intake (issue 8, Cloud link 4): `grants`, `revocations`, `keys` and `time` payloads are
+ * Downlink intake: `grants`, `revocations`, `keys` and `time` payloads are
  * the grants room's signed envelopes, verified with its functions BEFORE anything is stored:
  * grants against an issuer of the installed keyring (and the hub id, kind, revocations, expiry),
  * keyrings and revocation lists against the pinned root with rollback protection, signed time

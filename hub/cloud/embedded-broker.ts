@@ -21,7 +21,7 @@ export interface EmbeddedBrokerOptions {
 }
 
 /**
- * The embedded default broker for the simulated home (issue 8, Cloud link 5): aedes in-process,
+ * The embedded default broker for the simulated home (DESIGN.md, "Cloud link"): aedes in-process,
  * on 127.0.0.1 only, TLS with client certificates required, from a CA generated at first start
  * and kept in the state dir. Its authorization mirrors the mosquitto ACL of real deployments:
  * a client's identity is its certificate CN; a hub may publish and subscribe only under

@@ -50,7 +50,7 @@ interface InFlight {
 }
 
 /**
- * The durable audit outbox (issue 8, Cloud link 3). The database is the queue: entries leave in
+ * The durable audit outbox (DESIGN.md, "Cloud link"). The database is the queue: entries leave in
  * batches (bounded by count and by time) at QoS 1, at most `maxInFlight` batches unacked, and
  * stay until the cloud's cumulative ack on `acks` covers them. After a reconnect or an ack timeout
  * the outbox goes back to the last ack and resends (the cloud dedupes by (hubId, seq)). It holds

@@ -1,6 +1,5 @@
 import { randomBytes, webcrypto } from 'node:crypto';
 // @peculiar/x509's dependency injection (tsyringe) needs the Reflect metadata API loaded first.
-// reflect-metadata is installed (through zwave-js) but not a direct dependency: see the report.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 

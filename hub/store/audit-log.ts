@@ -50,7 +50,7 @@ interface CheckpointRow {
 }
 
 /**
- * The hash-chained audit log in SQLite (issue 8, Audit). Appends run in one IMMEDIATE transaction
+ * The hash-chained audit log in SQLite (DESIGN.md, "Audit"). Appends run in one IMMEDIATE transaction
  * that reads the head, chains, inserts and (every N entries) signs a checkpoint, so the chain in
  * the table is always whole. A batch containing a security event commits with synchronous=FULL:
  * when `append` returns, the record survives a power cut, and only then may the caller report
@@ -278,7 +278,7 @@ export class AuditLog implements AuditSink {
   }
 
   /**
-   * Retention (issue 8, Audit 4): removes entries acked by the cloud and written before
+   * Retention: removes entries acked by the cloud (which holds them from then on) and written before
    * `beforeWallMs`, after signing a checkpoint at the cut so the remaining chain still verifies
    * from a signed point. Records the prune itself as an audit event. Returns how many went.
    */

@@ -1,6 +1,6 @@
 import type { Store } from './store.js';
 
-/** Where the audit log stands, for `keyhub status` (issue 8: "Backlog size is in status"). */
+/** Where the audit log stands, for `keyhub status`: an installer sees what the cloud still lacks. */
 export interface AuditSummary {
   /** The last seq written (0 when nothing was). */
   headSeq: number;

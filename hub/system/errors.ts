@@ -113,7 +113,7 @@ export enum ErrorCode {
   CAMERA_VIEWER_TOO_SLOW = 411,
 
   // 5xx cloud
-  // 500–549: the cloud link, outbox, downlink intake and embedded broker (hub/cloud, issue 8)
+  // 500–549: the cloud link, outbox, downlink intake and embedded broker (hub/cloud)
   /** TLS material or broker settings for the cloud link are missing or unusable. */
   CLOUD_CONFIG_INVALID = 500,
   /** The broker refused or dropped the connection (TLS, certificate, CONNACK reason). */
@@ -160,7 +160,7 @@ export enum ErrorCode {
   STORE_MIGRATION_FAILED = 602,
   STORE_MIGRATIONS_BROKEN = 603,
   STORE_BACKUP_FAILED = 604,
-  // 605–619: the audit log (hub/store/audit-log.ts, `keyhub audit`, issue 8)
+  // 605–619: the audit log (hub/store/audit-log.ts, `keyhub audit`)
   /** An event outside the closed v1 set, or a body that does not match its schema. */
   AUDIT_EVENT_INVALID = 605,
   /** The audit write did not commit: the action it records must not be reported done. */

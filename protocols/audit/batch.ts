@@ -3,7 +3,7 @@ import { HASH_BYTES } from './chain.js';
 import { SIGNATURE_BYTES, type Checkpoint } from './checkpoint.js';
 
 /**
- * The cloud link's `events` payload (issue 8, Cloud link 3): a batch of audit entries as one
+ * The cloud link's `events` payload: a batch of audit entries as one
  * canonical CBOR item (RFC 8949 §4.2.1: shortest heads, definite lengths), made of arrays only:
  *
  *   batch      = [1, hubId: tstr, prevHash: bstr .size 32, [* entry], [* checkpoint]]

@@ -10,7 +10,8 @@ import { z } from 'zod';
  * Ids and keys are lowercase hex strings; times are integer milliseconds.
  *
  * `security` events are written with synchronous=FULL before the action they record is reported
- * done (issue 8, Audit 1); the others may ride on WAL + synchronous=NORMAL.
+ * done (a power cut must not lose the record of an unlock); the others may ride on WAL +
+ * synchronous=NORMAL.
  */
 export const AUDIT_EVENT_VERSION = 1;
 

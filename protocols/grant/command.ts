@@ -1,6 +1,6 @@
 /**
- * The command: one issuer's signed request that one hub do one thing now (issue 8, Cloud link 4;
- * DESIGN.md, "Cloud link": the cloud pushes commands on `commands`). Same envelope as the other
+ * The command: one issuer's signed request that one hub do one thing now (DESIGN.md, "Cloud
+ * link": the cloud pushes commands on `commands`). Same envelope as the other
  * signed messages (envelope.ts: canonical CBOR `[payload, signature]`, the signature over
  * `keyhub/command/v1 || 0x00 || payload`), so a grant's or a keyring's signature never verifies as a
  * command. The payload is a canonical CBOR map with integer keys:

@@ -10,7 +10,10 @@ import { CborError, decodeCanonical, encodeCanonical } from '../cbor/canonical.j
 import { SIGNATURE_BYTES, signBytes, verifyBytes, type Signer } from './ed25519.js';
 import type { KeyObject } from 'node:crypto';
 
-/** One prefix per kind of signed message (issue 5, "Encoding"). */
+/**
+ * One prefix per kind of signed message (domain separation): a signature made for one kind never
+ * verifies as another.
+ */
 export const Domain = {
   grant: 'keyhub/grant/v1',
   presentation: 'keyhub/presentation/v1',
@@ -18,7 +21,7 @@ export const Domain = {
   keyring: 'keyhub/keyring/v1',
   revocations: 'keyhub/revocations/v1',
   time: 'keyhub/time/v1',
-  /** Cloud → hub commands (protocols/grant/command.ts, issue 8 Cloud link 4). */
+  /** Cloud → hub commands (protocols/grant/command.ts). */
   command: 'keyhub/command/v1',
 } as const;
 export type Domain = (typeof Domain)[keyof typeof Domain];

@@ -1,4 +1,4 @@
-/** protocols/grant: pure encoding, signatures and key chain of offline grants (issue 5). */
+/** protocols/grant: encoding, signatures and key chain of offline grants (DESIGN.md, "Trust and tokens"). */
 export * from './ed25519.js';
 export * from './envelope.js';
 export * from './grant.js';

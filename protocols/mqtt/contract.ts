@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BatchEncoder, decodeBatch, MAX_BATCH_EVENTS, type BatchDecoded, type EventBatch } from '../audit/batch.js';
 
 /**
- * THE topic contract between a hub and the cloud (DESIGN.md, "Cloud link"; issue 8, Cloud link 1).
+ * THE topic contract between a hub and the cloud (DESIGN.md, "Cloud link").
  * Every topic, its direction, QoS, retain flag and payload schema is here; the hub (hub/cloud) and
  * the simulated cloud (sim/cloud) both import it, and nothing else spells a topic string.
  *

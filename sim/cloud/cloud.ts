@@ -49,7 +49,7 @@ export interface HubLedger {
 }
 
 /**
- * The simulated cloud (issue 8, sim/cloud): one MQTT client with the cloud's certificate. It
+ * The simulated cloud: one MQTT client with the cloud's certificate. It
  * receives `events` batches from every hub, dedupes by (hubId, seq), verifies the hash chain and
  * the hub's signed checkpoints as entries arrive (the same verifier as `keyhub audit verify`),
  * acks the highest contiguous seq with its hash, keeps each hub's status, state and replies, and

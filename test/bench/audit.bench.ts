@@ -1,5 +1,5 @@
 /**
- * Audit log and cloud drain (issue 8, Benchmark), baselines measured in the same run:
+ * Audit log and cloud drain, baselines measured in the same run:
  * - rawInsertPerSec / auditAppendPerSec / appendRatio (goal ≥ 0.8), and the same in CPU time per
  *   op (rawCpuUsPerInsert / auditCpuUsPerAppend / appendCpuRatio): the hub's append as every
  *   module calls it, `append(event)`, one event per transaction ("batched per transaction like the

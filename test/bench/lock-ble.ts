@@ -1,5 +1,5 @@
 /**
- * BLE half of the lock benchmark (issue 6; the Z-Wave half lives in lock.bench.ts):
+ * BLE half of the lock benchmark (the Z-Wave half lives in lock.bench.ts):
  * 1,000 unlock+lock round trips through the hub's BLE driver (CommandQueue, challenge + action,
  * crypto_box, CRC frames, GATT fragmentation at the default ATT MTU of 23) and noble's real central
  * code, against the simulated BLE lock with radio latency 0 and motor time 0. Confirmed outcomes

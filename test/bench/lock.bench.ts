@@ -1,5 +1,5 @@
 /**
- * Lock benchmark (issue 6). Everything is measured in this one run, each figure next to its baseline.
+ * Lock benchmark. Everything is measured in this one run, each figure next to its baseline.
  *
  * Z-Wave (this file):
  * - 1,000 unlock+lock round trips through the hub's `Lock` (confirmed outcomes) against the
@@ -50,7 +50,7 @@ const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 async function stickWithLock(): Promise<{ stick: MockStick; sim: KwiksetLock }> {
   const stick = await MockStick.start({ securityKeys: { S2_AccessControl: keyBytes(TEST_KEYS.s2AccessControl) } });
-  const sim = await KwiksetLock.attach(stick, { motorMs: 0, txDelayMs: TX_DELAY_MS });
+  const sim = await KwiksetLock.attach(stick, { motorMs: 0, txDelayMs: TX_DELAY_MS, clock: systemClock() });
   return { stick, sim };
 }
 
@@ -131,7 +131,7 @@ async function zwaveLatency(): Promise<{ hub: number[]; bare: number[] }> {
 async function zwaveS2Latency(): Promise<number[]> {
   const rig = await startRig({ sim: false, driver: { commandTimeoutMs: 10_000 } });
   try {
-    const joining = KwiksetLock.pendingInclusion(rig.stick, { secure: true, nodeId: 3, txDelayMs: TX_DELAY_MS });
+    const joining = KwiksetLock.pendingInclusion(rig.stick, { secure: true, nodeId: 3, txDelayMs: TX_DELAY_MS, clock: systemClock() });
     await rig.lock.include({ validateDsk: async () => (await joining).pin });
     const sim = await joining;
     const samples = await timeRounds(S2_ROUNDS, async () => {

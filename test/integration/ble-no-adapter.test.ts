@@ -1,6 +1,6 @@
 /**
  * A hub on a machine without a Bluetooth adapter: the BLE driver starts, says BLE is unavailable,
- * and the Z-Wave lock next to it keeps working (issue 6, "BLE driver").
+ * and the Z-Wave lock next to it keeps working (one missing radio never takes the hub down).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { pino } from 'pino';

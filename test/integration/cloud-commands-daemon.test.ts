@@ -39,7 +39,7 @@ describe('signed commands in the composed daemon (embedded broker, Z-Wave lock)'
 
   beforeAll(async () => {
     stick = await MockStick.start({ securityKeys: { S2_AccessControl: keyBytes(TEST_KEYS.s2AccessControl) } });
-    sim = await KwiksetLock.attach(stick, { txDelayMs: 0 });
+    sim = await KwiksetLock.attach(stick, { txDelayMs: 0, clock: systemClock() });
     const path = join(dir.path, 'config.json');
     writeFileSync(
       path,

@@ -1,5 +1,5 @@
 /**
- * Signed commands through the downlink intake (issue 8, Cloud link 4) on a real store and audit
+ * Signed commands through the downlink intake on a real store and audit
  * log, with the production CommandActions (command-actions.ts) over a fake lock, outbox and link
  * handed in through their small interfaces. Time is a FakeClock.
  */

@@ -70,7 +70,7 @@ describe('keyhub run (the real process)', () => {
     expect(stopped.daemon).toBe('stopped');
     expect(stopped.lastStop?.outcome).toBe('clean');
     expect(stopped.hubId).toBe(running.hubId);
-    // A clean stop raised the clock floor to the hub's own clock (issue 5, Clock floor).
+    // A clean stop raised the clock floor to the hub's own clock (a reset RTC cannot reopen grants).
     expect(stopped.access).toMatchObject({ clockFloorSource: 'shutdown', clockTrusted: true });
   });
 

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../hub/system/errors.js';
+import { systemClock } from '../../hub/system/clock.js';
 import { KwiksetLock } from '../../sim/lock/zwave/kwikset-lock.js';
 import { MockStick } from '../../sim/lock/zwave/mock-stick.js';
 import { cleanEnv, finished, runKeyhub, spawnKeyhub } from '../support/keyhub-process.js';
@@ -28,7 +29,7 @@ describe('keyhub run with the Z-Wave lock driver', () => {
   it('starts the driver on the configured port, finds the lock, and stops cleanly', async () => {
     const stick = await MockStick.start({ securityKeys: { S2_AccessControl: keyBytes(TEST_KEYS.s2AccessControl) } });
     cleanups.push(() => stick.stop());
-    const sim = await KwiksetLock.attach(stick);
+    const sim = await KwiksetLock.attach(stick, { clock: systemClock() });
     cleanups.push(() => sim.stop());
     const dir = tempDir();
     cleanups.push(() => dir.cleanup());

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, isHubError } from '../../hub/system/errors.js';
+import { systemClock } from '../../hub/system/clock.js';
 import { KwiksetLock } from '../../sim/lock/zwave/kwikset-lock.js';
 import { eventually, startRig, type Rig } from '../support/zwave-lock-rig.js';
 
@@ -19,7 +20,7 @@ describe('Z-Wave lock inclusion with S2', () => {
   it('includes a lock with S2 Access Control after the installer confirms the DSK with its PIN, then drives it over S2 with Supervision', async () => {
     rig = await startRig({ sim: false });
     expect(codeOf(await rig.lock.unlock().catch((e: unknown) => e))).toBe(ErrorCode.LOCK_NOT_PAIRED);
-    const joining = KwiksetLock.pendingInclusion(rig.stick, { secure: true, nodeId: 3 });
+    const joining = KwiksetLock.pendingInclusion(rig.stick, { secure: true, nodeId: 3, clock: systemClock() });
     const shown: string[] = [];
     const including = rig.lock.include({
       validateDsk: async (dsk) => {
@@ -61,7 +62,7 @@ describe('Z-Wave lock inclusion with S2', () => {
 
   it('refuses a lock whose PIN the installer did not confirm: inclusion fails, no lock in use', async () => {
     rig = await startRig({ sim: false });
-    const joining = KwiksetLock.pendingInclusion(rig.stick, { secure: true, nodeId: 4 });
+    const joining = KwiksetLock.pendingInclusion(rig.stick, { secure: true, nodeId: 4, clock: systemClock() });
     const err = await rig.lock.include({ validateDsk: async () => false }).catch((e: unknown) => e);
     expect(codeOf(err)).toBe(ErrorCode.LOCK_INCLUSION_FAILED);
     (await joining).stop();

@@ -1,5 +1,5 @@
 /**
- * Signed commands end to end (issue 8, Cloud link 4): the simulated cloud pushes a `lock` command
+ * Signed commands end to end: the simulated cloud pushes a `lock` command
  * signed with the issuer SDK through a real mosquitto (MQTT 5, TLS client certificates, per-hub
  * ACL); the hub's link hands it to the downlink intake, which verifies it and throws the bolt of
  * the simulated Kwikset through the real Z-Wave driver (zwave-js on its mock controller). The reply

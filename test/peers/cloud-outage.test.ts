@@ -15,7 +15,7 @@ import { openHubStore, until } from './cloud-hub.js';
 import { CLOUD_IDENTITY, makeTestPki, MosquittoBroker } from './mosquitto-broker.js';
 
 /**
- * Issue 8, Faults: N audit entries written while the broker is down; then, during the drain, the
+ * An outage: N audit entries written while the broker is down; then, during the drain, the
  * broker restarted twice and the hub killed with SIGKILL once. The cloud must end with all N, in
  * order, none lost, none duplicated after dedupe, chain and checkpoints verified.
  * `npm test` runs it with 10,000 entries; OUTAGE_EVENTS raises it (npm run test:outage).

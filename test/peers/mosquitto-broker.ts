@@ -1,5 +1,5 @@
 /**
- * A real mosquitto for the peer tests (issue 8, "Peers: mosquitto"), run with the config the
+ * A real mosquitto for the peer tests (what real deployments run), with the config the
  * README's cloud section gives an operator: a TLS listener (here on a free 127.0.0.1 port),
  * `require_certificate true`, `use_identity_as_username true` and `use_username_as_clientid true`
  * (a certificate speaks only under its own client id: another hub's certificate cannot take over

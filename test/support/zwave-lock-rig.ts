@@ -31,7 +31,7 @@ export interface Rig {
 }
 
 export async function startRig(
-  options: { sim?: KwiksetOptions | false; driver?: Partial<ZwaveLockOptions>; start?: boolean } = {},
+  options: { sim?: Omit<KwiksetOptions, 'clock'> | false; driver?: Partial<ZwaveLockOptions>; start?: boolean } = {},
 ): Promise<Rig> {
   const stick = await MockStick.start({
     securityKeys: {
@@ -42,7 +42,7 @@ export async function startRig(
     },
   });
   // Radio airtime 0 keeps the suite quick (an interview is ~40 frames); tests that care set it.
-  const sim = options.sim === false ? undefined : await KwiksetLock.attach(stick, { txDelayMs: 0, ...options.sim });
+  const sim = options.sim === false ? undefined : await KwiksetLock.attach(stick, { txDelayMs: 0, clock: systemClock(), ...options.sim });
   const dir = tempDir('keyhub-zwave-');
   const lock = zwaveLock({
     port: stick.path,

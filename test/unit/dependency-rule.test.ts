@@ -37,6 +37,13 @@ describe('one-way dependencies (npm run lint)', () => {
     expect(only(messages, 'no-restricted-globals')).toHaveLength(1);
   });
 
+  it('fails when sim/ runs hub code, but lets it name hub types', async () => {
+    const code = await lintAs('sim/lock/x.ts', "import { systemClock } from '../../hub/system/clock.js';\nexport const c = systemClock();\n");
+    expect(only(code, '@typescript-eslint/no-restricted-imports')).toHaveLength(1);
+    const types = await lintAs('sim/lock/x.ts', "import type { Clock } from '../../hub/system/clock.js';\nexport const c = (clock: Clock) => clock.now();\n");
+    expect(types).toEqual([]);
+  });
+
   it('lets hub/ use protocols/ and its own rooms', async () => {
     const messages = await lintAs('hub/store/x.ts', "import { ErrorCode } from '../system/errors.js';\nexport const c = ErrorCode.STORE_OPEN_FAILED;\n");
     expect(messages).toEqual([]);

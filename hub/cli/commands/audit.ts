@@ -14,7 +14,7 @@ import { createLogger } from '../../system/logger.js';
 import { loadCliConfig, type CliContext, type GlobalOptions } from '../context.js';
 
 /**
- * `keyhub audit export|verify|key` (issue 8, Audit 3): export a seq range with its checkpoints to
+ * `keyhub audit export|verify|key`: export a seq range with its checkpoints to
  * stdout, verify an exported file offline against the hub's public key (given by the person
  * verifying, never taken from the file), and print that key.
  */

@@ -106,14 +106,14 @@ export class BleLockDriver implements LockDriver {
       this.#pairing = this.#o.pairing.load();
     } catch (err) {
       // A damaged record must not take the whole hub down (the Z-Wave side, the LAN page): the
-      // BLE lock stays unusable, every command says why, and `keyhub lock pair` repairs it.
+      // BLE lock stays unusable, every command says why, and pairing again repairs it.
       if (!isHubError(err)) throw err;
       this.#pairingProblem = err;
       this.#log.error({ code: err.code }, err.toLine());
       return;
     }
     if (this.#pairing === undefined) {
-      this.#log.warn('no BLE lock is paired yet: run `keyhub lock pair`');
+      this.#log.warn('no BLE lock is paired yet: every command is refused until one is paired');
       return;
     }
     this.#openChannel(this.#pairing);

@@ -9,7 +9,8 @@
  *   working), so we answer "unavailable" instead of letting the HCI bindings poll for a device.
  * - tests and the simulated home: noble's own Noble class over a bindings object
  *   (sim/lock/ble/radio.ts). stoprocent's withBindings() accepts only a type name, so the class is
- *   taken from its internal module `lib/noble` (no exports map; covered by test/unit/ble-central).
+ *   taken from its internal module `lib/noble` (no exports map; every test in
+ *   test/integration/ble-lock.test.ts goes through it, so a version that moves it fails there).
  */
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';

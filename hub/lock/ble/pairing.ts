@@ -1,5 +1,5 @@
 /**
- * Pairing with a BLE lock (the installer's `keyhub lock pair`, once), after Nuki's scheme:
+ * Pairing with a BLE lock (BleLockDriver.pair(), once), after Nuki's scheme:
  *   hub → lock  PAIR_HELLO   hub's Curve25519 public key
  *   lock → hub  PAIR_KEY     lock's public key + challenge      (only while in pairing mode)
  *   both        key = crypto_box_beforenm(their public, my secret)

@@ -36,7 +36,6 @@ import {
 } from 'zwave-js';
 import { createDefaultMockNodeBehaviors } from 'zwave-js/Testing';
 import type { Clock, Timer } from '../../../hub/system/clock.js';
-import { sleep, systemClock } from '../../../hub/system/clock.js';
 import type { MockStick } from './mock-stick.js';
 
 /** Notification CC "Access Control" (0x06) events (Z-Wave Notification Type/Event table). */
@@ -70,8 +69,8 @@ export interface KwiksetOptions {
   batteryPercent?: number;
   /** Include the node with S2 Access Control (the stick must have been given the keys). */
   secure?: boolean;
-  /** Time for the motor; the system clock by default. */
-  clock?: Clock;
+  /** Time for the motor and the radio's quiet spells (the test's clock, real or fake). */
+  clock: Clock;
   /** Simulated radio airtime per frame, each way (MockNode `txDelay`; zwave-js's default is 10 ms). */
   txDelayMs?: number;
 }
@@ -136,7 +135,7 @@ export class KwiksetLock {
     this.node = node;
     this.motorMs = options.motorMs ?? 0;
     this.batteryPercent = options.batteryPercent ?? 90;
-    this.#clock = options.clock ?? systemClock();
+    this.#clock = options.clock;
     this.#secure = options.secure === true;
     // defineBehavior puts what it gets in front: defaults first, then ours, so ours are asked first.
     node.defineBehavior(...createDefaultMockNodeBehaviors());
@@ -144,7 +143,7 @@ export class KwiksetLock {
   }
 
   /** A lock already in the stick's network (as after an earlier inclusion). */
-  static async attach(stick: MockStick, options: KwiksetOptions = {}): Promise<KwiksetLock> {
+  static async attach(stick: MockStick, options: KwiksetOptions): Promise<KwiksetLock> {
     const node = await MockNode.create({ id: options.nodeId ?? 2, controller: stick.controller, capabilities: kwiksetCapabilities(options) });
     stick.controller.addNode(node);
     return new KwiksetLock(node, options);
@@ -154,7 +153,7 @@ export class KwiksetLock {
    * A lock waiting in inclusion mode (the installer pressed its button): the next inclusion the
    * hub starts picks it up. Resolves with the lock once the controller created its node.
    */
-  static pendingInclusion(stick: MockStick, options: KwiksetOptions = {}): Promise<KwiksetLock> {
+  static pendingInclusion(stick: MockStick, options: KwiksetOptions): Promise<KwiksetLock> {
     return new Promise((resolve) => {
       stick.controller.nodePendingInclusion = {
         id: options.nodeId ?? 2,
@@ -364,7 +363,7 @@ export class KwiksetLock {
     // (both spend the same SPAN); waiting until the controller has been quiet for a moment, as a
     // real radio's listen-before-talk does, keeps the simulated air from colliding with itself.
     // Frames still leave in order (#send queues them).
-    while (this.#clock.monotonic() - this.#lastHeardAt < QUIET_MS) await sleep(this.#clock, QUIET_MS);
+    while (this.#clock.monotonic() - this.#lastHeardAt < QUIET_MS) await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, QUIET_MS));
     await this.#ensureSpan();
     // Encapsulated only when the frame goes on air: the SPAN must be the one current at that moment.
     const plain = cc;
