@@ -2,28 +2,17 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEvent } from '../../protocols/audit/events.js';
 import { runCli } from '../../hub/cli/main.js';
 import { FakeClock } from '../../hub/system/fake-clock.js';
 import { auditLogOn, openAuditStore } from '../support/audit-store.js';
 import { cleanEnv, KEYHUB_BIN, runKeyhub } from '../support/keyhub-process.js';
 import { tempDir } from '../support/temp-dir.js';
+import { VISIT_EVENTS } from '../support/audit-events.js';
 
 /**
- * `keyhub audit verify` on real exported files, each tampered with in one way: the command must
- * fail (exit 1) and name the first seq where the chain breaks.
+ * `keyhub audit verify` on real exported files (two visits' worth of entries), each tampered with
+ * in one way: the command must fail (exit 1) and name the first seq where the chain breaks.
  */
-const EVENTS: AuditEvent[] = [
-  { type: 'boot', body: { version: '0.1.0', uncleanBefore: 0 } },
-  { type: 'decision', body: { outcome: 'allow', reason: 0, transport: 'ble', grantId: 'ab'.repeat(16) } },
-  { type: 'bolt', body: { state: 'unlocked', by: 'grant', grantId: 'ab'.repeat(16) } },
-  { type: 'door', body: { state: 'open' } },
-  { type: 'door', body: { state: 'closed' } },
-  { type: 'bolt', body: { state: 'locked', by: 'relock-timer' } },
-  { type: 'clip', body: { clipId: 'c1', state: 'finished' } },
-  { type: 'shutdown', body: { reason: 'SIGTERM' } },
-];
-
 async function exportWithCli(args: string[]): Promise<Buffer> {
   const child = spawn(process.execPath, [KEYHUB_BIN, '--state-dir', dirPath(), 'audit', 'export', ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
@@ -49,7 +38,7 @@ describe('keyhub audit export and verify on exported files', () => {
     const store = await openAuditStore(dir.path);
     const clock = new FakeClock();
     const log = auditLogOn(store, clock, 4);
-    for (let round = 0; round < 2; round++) for (const e of EVENTS) log.append(e);
+    for (let round = 0; round < 2; round++) for (const e of VISIT_EVENTS) log.append(e);
     store.close();
     // The real command, on the real database: `keyhub audit key`, then `keyhub audit export`.
     const keyRun = await runKeyhub(['--state-dir', dir.path, 'audit', 'key'], cleanEnv());

@@ -10,18 +10,17 @@ import { generateSigningKey } from '../../protocols/grant/ed25519.js';
 import { newCommandId, signCommand } from '../../protocols/grant/issuer.js';
 import { NoLock } from '../../hub/lock/no-lock.js';
 import { commandActionsFrom } from '../../hub/cloud/command-actions.js';
-import { DownlinkIntake } from '../../hub/cloud/downlink.js';
+import type { DownlinkIntake } from '../../hub/cloud/downlink.js';
 import type { Lock, LockState } from '../../hub/lock/lock.js';
 import type { AuditLog } from '../../hub/store/audit-log.js';
 import { commandLog } from '../../hub/store/command-log.js';
-import { trustStore } from '../../hub/store/trust-store.js';
 import { ErrorCode, HubError } from '../../hub/system/errors.js';
 import { FakeClock } from '../../hub/system/fake-clock.js';
 import { auditLogOn } from '../support/audit-store.js';
+import { intakeOn } from '../support/downlink-world.js';
 import { HUB_ID, makeWorld, NOW, type World } from '../support/grant-fixture.js';
 import { RecordingLink } from '../support/recording-link.js';
 import { refusalsOnRecord } from '../support/refusals.js';
-import { silentLog } from '../support/silent-log.js';
 import { tempDir } from '../support/temp-dir.js';
 import { MAX_CLOCK_SKEW_S } from '../../hub/config/schema.js';
 
@@ -59,21 +58,10 @@ describe('signed commands from the cloud: verified, run at most once, answered a
   const open = async (options: { lock?: boolean } = {}) => {
     world = await makeWorld(`${dir.path}/keyhub.db`);
     audit = auditLogOn(world.store, clock);
-    const held = trustStore(world.store);
-    intake = new DownlinkIntake({
-      hubId: HUB_ID,
+    intake = intakeOn(world, {
       link,
       audit,
-      store: world.store,
       clock,
-      log: silentLog(),
-      trust: {
-        view: () => world.trust,
-        installKeyring: (b) => world.trust.installKeyring(b),
-        installRevocations: (b) => world.trust.installRevocations(b),
-        held: (w) => held.held(w)?.signed,
-        acceptSignedTime: (b) => world.trust.acceptSignedTime(b, world.floor),
-      },
       commands: {
         actions: commandActionsFrom({ audit, outbox: { wake: () => void (wakes += 1) }, link, lock: options.lock === false ? new NoLock() : lock, clock, version: '0.1.0' }),
         floorMs: () => world.floor.floorMs(),
@@ -81,7 +69,6 @@ describe('signed commands from the cloud: verified, run at most once, answered a
       },
       onAuditFailure: (err) => fatal.push(err),
     });
-    intake.start();
   };
   const restart = async (options: { lock?: boolean } = {}) => {
     await intake.stop();

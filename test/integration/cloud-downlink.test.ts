@@ -3,16 +3,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../protocols/grant/ed25519.js';
 import { makeIssuerCertificate, signGrant, signKeyring, signRevocations, signTime } from '../../protocols/grant/issuer.js';
 import type { DownlinkKind } from '../../protocols/mqtt/contract.js';
-import { DownlinkIntake } from '../../hub/cloud/downlink.js';
+import type { DownlinkIntake } from '../../hub/cloud/downlink.js';
 import type { AuditLog } from '../../hub/store/audit-log.js';
-import { trustStore } from '../../hub/store/trust-store.js';
 import { ErrorCode } from '../../hub/system/errors.js';
 import { FakeClock } from '../../hub/system/fake-clock.js';
 import { auditLogOn } from '../support/audit-store.js';
-import { deliveryGrant, HOUR, HUB_ID, makeWorld, NOW, type World } from '../support/grant-fixture.js';
+import { intakeOn } from '../support/downlink-world.js';
+import { deliveryGrant, HOUR, makeWorld, NOW, type World } from '../support/grant-fixture.js';
 import { RecordingLink } from '../support/recording-link.js';
 import { refusalsOnRecord } from '../support/refusals.js';
-import { silentLog } from '../support/silent-log.js';
 import { tempDir } from '../support/temp-dir.js';
 
 describe('downlink intake: signed grants, keyrings, revocations and time from the cloud', () => {
@@ -28,23 +27,7 @@ describe('downlink intake: signed grants, keyrings, revocations and time from th
     const clock = new FakeClock({ wallMs: NOW });
     audit = auditLogOn(world.store, clock);
     link = new RecordingLink();
-    const held = trustStore(world.store);
-    intake = new DownlinkIntake({
-      hubId: HUB_ID,
-      link,
-      audit,
-      store: world.store,
-      clock,
-      log: silentLog(),
-      trust: {
-        view: () => world.trust,
-        installKeyring: (b) => world.trust.installKeyring(b),
-        installRevocations: (b) => world.trust.installRevocations(b),
-        held: (w) => held.held(w)?.signed,
-        acceptSignedTime: (b) => world.trust.acceptSignedTime(b, world.floor),
-      },
-    });
-    intake.start();
+    intake = intakeOn(world, { link, audit, clock });
   });
   afterEach(async () => {
     await intake.stop();

@@ -18,6 +18,7 @@ import { SimCamera } from '../../sim/camera/server.js';
 import { systemClock } from '../../hub/system/clock.js';
 import { FakeClock } from '../../hub/system/fake-clock.js';
 import { auditLogOn } from '../support/audit-store.js';
+import { FRESH_HUB_READINESS } from '../support/fresh-hub.js';
 
 
 
@@ -178,20 +179,7 @@ describe('keyhub status', () => {
     expect(s.versions.keyhub).toMatch(/^\d+\.\d+\.\d+/);
     expect(s.versions.sqlite).toMatch(/^3\.\d+/);
     expect(s.stateDir).toBe(join(dir.path, 'state'));
-    expect(s.access).toEqual({
-      canDecide: false,
-      clockTrusted: true,
-      clockFloor: null,
-      clockFloorSource: 'none',
-      rootPinned: false,
-      rootKey: null,
-      keyringVersion: 0,
-      revocationsVersion: 0,
-      problems: [
-        { code: 229, codeName: 'TRUST_ROOT_MISSING', reason: 'no root key is pinned: run `keyhub trust-root`' },
-        { code: 221, codeName: 'ISSUER_UNKNOWN', reason: 'no keyring is installed: every grant would come from an unknown issuer' },
-      ],
-    });
+    expect(s.access).toEqual(FRESH_HUB_READINESS);
     expect(s.audit).toEqual({ headSeq: 0, ackedThrough: 0, backlog: 0, prunedThrough: 0, lastCheckpointSeq: null });
     expect(await status(flags)).toMatchObject({ hubId: s.hubId });
   });

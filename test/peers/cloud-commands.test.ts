@@ -15,7 +15,8 @@ import { signCommand } from '../../protocols/grant/issuer.js';
 import { decodePayload, topicFor, type PayloadOf } from '../../protocols/mqtt/contract.js';
 import { TrustState } from '../../hub/access/trust.js';
 import { commandActionsFrom } from '../../hub/cloud/command-actions.js';
-import { DownlinkIntake } from '../../hub/cloud/downlink.js';
+import { downlinkTrustFrom, DownlinkIntake } from '../../hub/cloud/downlink.js';
+import { accessOver } from '../support/grant-fixture.js';
 import { clockFloor } from '../../hub/store/clock-floor.js';
 import { hubId as storeHubId } from '../../hub/store/daemon-runs.js';
 import { loadOrCreateHubKey } from '../../hub/store/hub-key.js';
@@ -70,13 +71,7 @@ describe('signed cloud commands through mosquitto to the Z-Wave lock', () => {
       store,
       clock,
       log: silentLog(),
-      trust: {
-        view: () => trust,
-        installKeyring: (b) => trust.installKeyring(b),
-        installRevocations: (b) => trust.installRevocations(b),
-        held: (w) => trustStore(store).held(w)?.signed,
-        acceptSignedTime: (b) => trust.acceptSignedTime(b, floor),
-      },
+      trust: downlinkTrustFrom(accessOver({ trust, floor }), store),
       commands: {
         actions: commandActionsFrom({ audit: hub.audit, outbox: hub.outbox, link: hub.link, lock: rig.lock, clock, version: 'test' }),
         floorMs: () => floor.floorMs(),

@@ -19,6 +19,7 @@ import type { Store } from '../../hub/store/store.js';
 import { systemClock } from '../../hub/system/clock.js';
 import type { Logger } from '../../hub/system/logger.js';
 import { auditLogOn, openAuditStore } from '../support/audit-store.js';
+import { accessOver } from '../support/grant-fixture.js';
 import { silentLog } from '../support/silent-log.js';
 
 export interface HubSide {
@@ -112,7 +113,7 @@ function downlinkOn(hub: Pick<HubSide, 'store' | 'audit' | 'link' | 'outbox'>, o
     store: hub.store,
     clock,
     log: log.child({ module: 'cloud-downlink' }),
-    trust: downlinkTrustFrom({ trust: () => trust, acceptSignedTime: (b) => trust.acceptSignedTime(b, floor) }, hub.store),
+    trust: downlinkTrustFrom(accessOver({ trust, floor }), hub.store),
     commands: {
       actions: commandActionsFrom({ audit: hub.audit, outbox: hub.outbox, link: hub.link, lock: new NoLock(), clock, version: 'test' }),
       floorMs: () => floor.floorMs(),

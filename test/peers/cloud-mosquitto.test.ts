@@ -8,7 +8,8 @@ import { createCertificateAuthority } from '../../hub/cloud/pki.js';
 import { SimCloud } from '../../sim/cloud/cloud.js';
 import { tempDir } from '../support/temp-dir.js';
 import { silentLog } from '../support/silent-log.js';
-import { DownlinkIntake } from '../../hub/cloud/downlink.js';
+import { downlinkTrustFrom, DownlinkIntake } from '../../hub/cloud/downlink.js';
+import { accessOver } from '../support/grant-fixture.js';
 import { TrustState } from '../../hub/access/trust.js';
 import { trustStore } from '../../hub/store/trust-store.js';
 import { systemClock } from '../../hub/system/clock.js';
@@ -107,13 +108,7 @@ describe('cloud link through mosquitto with client certificates and ACLs', () =>
       store: hub.store,
       clock: systemClock(),
       log: silentLog(),
-      trust: {
-        view: () => trust,
-        installKeyring: (b) => trust.installKeyring(b),
-        installRevocations: (b) => trust.installRevocations(b),
-        held: (w) => trustStore(hub.store).held(w)?.signed,
-        acceptSignedTime: (b) => trust.acceptSignedTime(b, floor),
-      },
+      trust: downlinkTrustFrom(accessOver({ trust, floor }), hub.store),
     });
     intake.start();
     try {

@@ -5,7 +5,7 @@
  */
 import { PublicKeyCache } from '../../hub/access/key-cache.js';
 import { LocalTimes } from '../../hub/access/local-time.js';
-import { DEFAULT_POLICY } from '../../hub/access/module.js';
+import { DEFAULT_POLICY, type AccessService } from '../../hub/access/module.js';
 import { TrustState } from '../../hub/access/trust.js';
 import type { AccessPolicy, DecideContext } from '../../hub/access/decide.js';
 import type { AuthorizeStores } from '../../hub/access/authorize.js';
@@ -59,6 +59,14 @@ export async function makeWorld(path = ':memory:', keys?: { root: SigningKey; is
   const floor = clockFloor(store);
   const stores: AuthorizeStores = { trust, replay: replayStore(store), floor, localTimes: new LocalTimes(), subjectKeys: new PublicKeyCache() };
   return { root, issuer, courier, store, trust, floor, stores, close: () => store.close() };
+}
+
+/**
+ * The two things the cloud downlink asks of the access room, over a trust state and clock floor
+ * of a test's own (hub/cloud/downlink.ts downlinkTrustFrom adapts it as in the daemon).
+ */
+export function accessOver(held: { trust: TrustState; floor: ClockFloor }): Pick<AccessService, 'trust' | 'acceptSignedTime'> {
+  return { trust: () => held.trust, acceptSignedTime: (signed) => held.trust.acceptSignedTime(signed, held.floor) };
 }
 
 export function deliveryGrant(world: Pick<World, 'courier'>, over: Partial<Grant> = {}): Grant {

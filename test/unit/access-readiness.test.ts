@@ -4,6 +4,7 @@ import { openStore, type Store } from '../../hub/store/store.js';
 import { ErrorCode } from '../../hub/system/errors.js';
 import { signRevocations } from '../../protocols/grant/issuer.js';
 import { NOW, makeWorld } from '../support/grant-fixture.js';
+import { FRESH_HUB_READINESS } from '../support/fresh-hub.js';
 import { silentLog } from '../support/silent-log.js';
 
 const SKEW = 300_000;
@@ -16,20 +17,7 @@ describe('accessReadiness (what `keyhub status` says about deciding)', () => {
   it('on a fresh store: no floor, a trusted clock, and not ready for want of a root and a keyring', async () => {
     const store: Store = await openStore({ path: ':memory:', busyTimeoutMs: 1000, log: silentLog() });
     open.push(store);
-    expect(accessReadiness(store, NOW, SKEW)).toEqual({
-      canDecide: false,
-      clockTrusted: true,
-      clockFloor: null,
-      clockFloorSource: 'none',
-      rootPinned: false,
-      rootKey: null,
-      keyringVersion: 0,
-      revocationsVersion: 0,
-      problems: [
-        { code: ErrorCode.TRUST_ROOT_MISSING, codeName: 'TRUST_ROOT_MISSING', reason: 'no root key is pinned: run `keyhub trust-root`' },
-        { code: ErrorCode.ISSUER_UNKNOWN, codeName: 'ISSUER_UNKNOWN', reason: 'no keyring is installed: every grant would come from an unknown issuer' },
-      ],
-    });
+    expect(accessReadiness(store, NOW, SKEW)).toEqual(FRESH_HUB_READINESS);
   });
 
   it('with a pinned root, a keyring and revocations installed and the clock at the floor: ready, showing the versions and the root', async () => {

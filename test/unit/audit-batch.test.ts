@@ -11,23 +11,14 @@ import { ChainVerifier, type ChainBreak } from '../../protocols/audit/verify.js'
 import { decodeCanonical, encodeCanonical, type CborValue } from '../../protocols/cbor/canonical.js';
 import { decodePayload, encodePayload, TOPICS } from '../../protocols/mqtt/contract.js';
 import { batchFixture, checkBatchCase, mutate, mutation } from '../fuzz/audit-batch-fuzz.js';
+import { FIXTURE_HUB_ID, VISIT_EVENTS } from '../support/audit-events.js';
 
 /** A store row with its body and hash as bytes (the other form a BatchRow takes is hex). */
 type ByteRow = [seq: number, wallMs: number, monoMs: number, type: string, body: Uint8Array, hash: Uint8Array];
 
-const HUB = 'kh-0011223344556677';
+const HUB = FIXTURE_HUB_ID;
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-
-const EVENTS: AuditEvent[] = [
-  { type: 'boot', body: { version: '0.1.0', uncleanBefore: 0 } },
-  { type: 'decision', body: { outcome: 'allow', reason: 0, transport: 'ble', grantId: 'aa'.repeat(16) } },
-  { type: 'bolt', body: { state: 'unlocked', by: 'grant', grantId: 'aa'.repeat(16) } },
-  { type: 'door', body: { state: 'open' } },
-  { type: 'door', body: { state: 'closed' } },
-  { type: 'bolt', body: { state: 'locked', by: 'relock-timer' } },
-  { type: 'clip', body: { clipId: 'clip-1', state: 'finished' } },
-  { type: 'decision', body: { outcome: 'refuse', reason: 203, reasonName: 'GRANT_EXPIRED', transport: 'cloud' } },
-];
+const EVENTS = VISIT_EVENTS;
 
 /** Rows as the store hands them over, chained from `prev`, with a checkpoint every `every`. */
 function rowsOf(events: readonly AuditEvent[], startSeq = 1, prev: Uint8Array = GENESIS_HASH, every = 4): { rows: ByteRow[]; checkpoints: Checkpoint[]; prev: Uint8Array } {

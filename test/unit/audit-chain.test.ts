@@ -8,20 +8,11 @@ import { checkEvent, type AuditEvent } from '../../protocols/audit/events.js';
 import { encodeRecord, parseExport, type ExportFormat } from '../../protocols/audit/export-file.js';
 import { ChainVerifier, verifyExport } from '../../protocols/audit/verify.js';
 import { toWireCheckpoint, toWireEvent, type WireRecord } from '../../protocols/audit/wire.js';
+import { FIXTURE_HUB_ID, VISIT_EVENTS } from '../support/audit-events.js';
 
-const HUB = 'kh-0011223344556677';
+const HUB = FIXTURE_HUB_ID;
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-
-const EVENTS: AuditEvent[] = [
-  { type: 'boot', body: { version: '0.1.0', uncleanBefore: 0 } },
-  { type: 'decision', body: { outcome: 'allow', reason: 0, transport: 'ble', grantId: 'aa'.repeat(16) } },
-  { type: 'bolt', body: { state: 'unlocked', by: 'grant', grantId: 'aa'.repeat(16) } },
-  { type: 'door', body: { state: 'open' } },
-  { type: 'door', body: { state: 'closed' } },
-  { type: 'bolt', body: { state: 'locked', by: 'relock-timer' } },
-  { type: 'clip', body: { clipId: 'clip-1', state: 'finished' } },
-  { type: 'decision', body: { outcome: 'refuse', reason: 203, reasonName: 'GRANT_EXPIRED', transport: 'cloud' } },
-];
+const EVENTS = VISIT_EVENTS;
 
 function chain(events: readonly AuditEvent[], startSeq = 1, prev: Uint8Array = GENESIS_HASH): ChainedRecord[] {
   const out: ChainedRecord[] = [];

@@ -283,36 +283,33 @@ describe('authorize: the clock floor follows verified grants', () => {
 });
 
 describe('authorize: the durable consume decides races', () => {
-  it('refuses when a concurrent presentation spent the challenge between decide and consume', () => {
-    const v = visit(world, { grant: { kind: 'guest', uses: 5, delivery: undefined }, presentation: { packages: [] } });
+  type ConsumeRequest = Parameters<World['stores']['replay']['consume']>[0];
+  /** The world's stores, with another process consuming `first(req)` just before this one's consume. */
+  const racedBy = (first: (req: ConsumeRequest) => ConsumeRequest): World['stores'] => {
     const real = world.stores.replay;
-    const racing = {
+    return {
       ...world.stores,
       replay: {
         ...real,
-        consume: (req: Parameters<typeof real.consume>[0]) => {
-          real.consume({ ...req, grantId: new Uint8Array(16).fill(0xee) }); // the other process wins the challenge
+        consume: (req: ConsumeRequest) => {
+          real.consume(first(req));
           return real.consume(req);
         },
       },
     };
+  };
+
+  it('refuses when a concurrent presentation spent the challenge between decide and consume', () => {
+    const v = visit(world, { grant: { kind: 'guest', uses: 5, delivery: undefined }, presentation: { packages: [] } });
+    // The other process wins the challenge with another grant.
+    const racing = racedBy((req) => ({ ...req, grantId: new Uint8Array(16).fill(0xee) }));
     expect(authorize(v.grantBytes, v.presentationBytes, bleContext(), racing)).toMatchObject({ allow: false, code: ErrorCode.CHALLENGE_USED });
   });
 
   it('refuses when a concurrent presentation used the grant up between decide and consume', () => {
     const v = visit(world);
     const other = world.stores.replay.issueChallenge(NOW);
-    const real = world.stores.replay;
-    const racing = {
-      ...world.stores,
-      replay: {
-        ...real,
-        consume: (req: Parameters<typeof real.consume>[0]) => {
-          real.consume({ ...req, challenge: other });
-          return real.consume(req);
-        },
-      },
-    };
+    const racing = racedBy((req) => ({ ...req, challenge: other }));
     expect(authorize(v.grantBytes, v.presentationBytes, bleContext(), racing)).toMatchObject({ allow: false, code: ErrorCode.GRANT_USED_UP });
   });
 
