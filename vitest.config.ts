@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Compiles the checkout once for the child processes tests start (see the file).
+    globalSetup: ['test/setup/build-once.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../hub/cli/main.js';
 import { FakeClock } from '../../hub/system/fake-clock.js';
 import { auditLogOn, openAuditStore } from '../support/audit-store.js';
-import { cleanEnv, KEYHUB_BIN, runKeyhub } from '../support/keyhub-process.js';
+import { cleanEnv, runKeyhub, spawnKeyhub } from '../support/keyhub-process.js';
 import { tempDir } from '../support/temp-dir.js';
 import { VISIT_EVENTS } from '../support/audit-events.js';
 
@@ -14,11 +13,11 @@ import { VISIT_EVENTS } from '../support/audit-events.js';
  * in one way: the command must fail (exit 1) and name the first seq where the chain breaks.
  */
 async function exportWithCli(args: string[]): Promise<Buffer> {
-  const child = spawn(process.execPath, [KEYHUB_BIN, '--state-dir', dirPath(), 'audit', 'export', ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = await spawnKeyhub(['--state-dir', dirPath(), 'audit', 'export', ...args]);
   const out: Buffer[] = [];
   let err = '';
-  child.stdout.on('data', (b: Buffer) => out.push(b));
-  child.stderr.setEncoding('utf8').on('data', (t: string) => (err += t));
+  child.stdout?.on('data', (b: Buffer) => out.push(b));
+  child.stderr?.setEncoding('utf8').on('data', (t: string) => (err += t));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`keyhub audit export failed (${code}): ${err}`);
   expect(err).toMatch(/^exported 16 audit entries \(seq 1\.\.16\)/);

@@ -10,6 +10,7 @@ import { ffprobe } from '../support/camera-ffprobe.js';
 import { realPause } from '../support/camera-harness.js';
 import { silentLog } from '../support/silent-log.js';
 import { tempDir } from '../support/temp-dir.js';
+import { nodeArgsFor } from '../support/built.js';
 
 const CHILD = fileURLToPath(new URL('./camera-crash-child.ts', import.meta.url));
 
@@ -23,7 +24,7 @@ afterEach(() => {
 describe('a hub killed mid-visit', () => {
   it('leaves a clip that is playable up to its last whole fragment, recovered and indexed at boot', async () => {
     dir = tempDir('keyhub-crash-');
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir.path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(await nodeArgsFor(CHILD)), dir.path], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const line = await new Promise<string>((resolve, reject) => {

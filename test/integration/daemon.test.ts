@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -8,7 +9,7 @@ import { readMigrations } from '../../hub/store/migrate.js';
 import { openStore } from '../../hub/store/store.js';
 import { ExitCode } from '../../hub/system/errors.js';
 import type { HubStatus } from '../../hub/cli/commands/status.js';
-import { cleanEnv, finished, runKeyhub, spawnKeyhub } from '../support/keyhub-process.js';
+import { cleanEnv, finished, KEYHUB_BIN, runKeyhub, spawnKeyhub } from '../support/keyhub-process.js';
 import { NotifySocket, has } from '../support/notify-socket.js';
 import { silentLog } from '../support/silent-log.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -50,7 +51,7 @@ describe('keyhub run (the real process)', () => {
   it.each(['SIGTERM', 'SIGINT'] as const)('tells systemd it is ready, runs, and on %s stops cleanly with exit code 0', async (signal) => {
     const flags = writeConfig();
     socket = await NotifySocket.bind({ abstract: true });
-    const child = spawnKeyhub([...flags, 'run'], cleanEnv({ NOTIFY_SOCKET: socket.address }));
+    const child = await spawnKeyhub([...flags, 'run'], cleanEnv({ NOTIFY_SOCKET: socket.address }));
     const done = finished(child);
     await socket.waitFor(has('READY', '1'), 20_000);
     expect(socket.datagrams.find((d) => d.data.includes('READY=1'))?.pid).toBe(child.pid);
@@ -109,7 +110,7 @@ describe('keyhub run with the embedded cloud broker (the simulated home)', () =>
   it('starts the broker, brings the cloud link up, records boot and shutdown in the audit log, and stops cleanly', async () => {
     const flags = writeConfig();
     const port = await freePort();
-    const child = spawnKeyhub([...flags, 'run'], cleanEnv({ KEYHUB_CLOUD__BROKER: 'embedded', KEYHUB_CLOUD__PORT: String(port) }));
+    const child = await spawnKeyhub([...flags, 'run'], cleanEnv({ KEYHUB_CLOUD__BROKER: 'embedded', KEYHUB_CLOUD__PORT: String(port) }));
     const done = finished(child);
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -132,7 +133,7 @@ describe('keyhub run with a door camera', () => {
     await camera.start();
     try {
       const flags = writeConfig({ camera: { url: camera.url, username: 'hub', password: 'door-cam-secret', stallS: 1 } });
-      const child = spawnKeyhub([...flags, 'run']);
+      const child = await spawnKeyhub([...flags, 'run']);
       const done = finished(child);
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -157,7 +158,7 @@ describe('keyhub run with a BLE lock on a machine without a Bluetooth adapter', 
   it('starts, says BLE is unavailable, and stops cleanly', async () => {
     const flags = writeConfig({ lock: { driver: 'ble' } });
     socket = await NotifySocket.bind();
-    const child = spawnKeyhub([...flags, 'run'], cleanEnv({ NOTIFY_SOCKET: socket.address }));
+    const child = await spawnKeyhub([...flags, 'run'], cleanEnv({ NOTIFY_SOCKET: socket.address }));
     const done = finished(child);
     await socket.waitFor(has('READY', '1'), 20_000);
     child.kill('SIGTERM');
@@ -228,8 +229,8 @@ describe('keyhub status', () => {
     expect(out.stdout).toMatch(/\n {11}E206 CLOCK_UNTRUSTED: wall clock .* is behind the clock floor /);
   });
 
-  it('reports an unknown command with a non-zero exit and help on stderr', async () => {
-    const out = await runKeyhub(['frobnicate']);
+  it('reports an unknown command with a non-zero exit and help on stderr (through bin/keyhub.js, the installed entry)', async () => {
+    const out = await finished(spawn(process.execPath, [KEYHUB_BIN, 'frobnicate'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
     expect(out.code).not.toBe(0);
     expect(out.stderr).toContain("unknown command 'frobnicate'");
   });

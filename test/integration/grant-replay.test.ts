@@ -3,13 +3,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { authorize } from '../../hub/access/authorize.js';
 import { ErrorCode } from '../../hub/system/errors.js';
 import { signPresentation } from '../../protocols/grant/handheld.js';
 import { signGrant } from '../../protocols/grant/issuer.js';
 import type { Grant } from '../../protocols/grant/grant.js';
 import { NOW, bleContext, deliveryGrant, makeWorld, visit, type World } from '../support/grant-fixture.js';
+import { nodeArgsFor } from '../support/built.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const CONTENDER = fileURLToPath(new URL('../support/grant-contender.ts', import.meta.url));
@@ -18,6 +19,10 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 let dir: ReturnType<typeof tempDir>;
 let path: string;
 let world: World;
+let contenderArgs: string[] = [];
+beforeAll(async () => {
+  contenderArgs = await nodeArgsFor(CONTENDER);
+});
 beforeEach(async () => {
   dir = tempDir();
   path = join(dir.path, 'keyhub.db');
@@ -45,7 +50,7 @@ interface Contender {
 function contender(jobs: Array<[string, string]>, mode: 'race' | 'crash', n: number): Contender {
   const jobsPath = join(dir.path, `jobs-${n}.json`);
   writeFileSync(jobsPath, JSON.stringify(jobs));
-  const child = spawn(process.execPath, ['--import', 'tsx', CONTENDER, path, jobsPath, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...contenderArgs, path, jobsPath, mode], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   let onReady: () => void = () => {};
   let onResult: (r: Array<string | number>) => void = () => {};

@@ -34,7 +34,7 @@ describe('keyhub run with the Z-Wave lock driver', () => {
     const dir = tempDir();
     cleanups.push(() => dir.cleanup());
     const flags = writeConfig(dir.path, { driver: 'zwave', zwave: { port: stick.path, keys: { s2AccessControl: TEST_KEYS.s2AccessControl } } });
-    const child = spawnKeyhub([...flags, 'run'], cleanEnv());
+    const child = await spawnKeyhub([...flags, 'run'], cleanEnv());
     const done = finished(child);
     let stderr = '';
     child.stderr?.on('data', (s: Buffer) => (stderr += s.toString()));

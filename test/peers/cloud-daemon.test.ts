@@ -45,7 +45,7 @@ describe('the daemon on a real mosquitto with the operator config', () => {
     return out;
   };
   const startDaemon = async () => {
-    const child = spawnKeyhub([...flags, 'run'], cleanEnv());
+    const child = await spawnKeyhub([...flags, 'run'], cleanEnv());
     daemon = { done: finished(child), kill: (s) => child.kill(s) };
     const online = ledger().statusHistory.length;
     await cloud.waitFor(() => ledger().statusHistory.length > online && ledger().status?.status === 'online', 30_000, 'the daemon online');

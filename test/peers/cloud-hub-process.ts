@@ -1,6 +1,6 @@
 /**
  * A hub's cloud side as its own process, so a test can kill -9 it mid-drain (a power cut).
- * Usage: node --import tsx test/peers/cloud-hub-process.ts '<json options>'
+ * Usage: node --import tsx test/peers/cloud-hub-process.ts '<json options>' (or its compiled .js)
  * Prints one JSON line `{"ready":true,…}` once started, then a status line every 200 ms; exits on
  * SIGTERM after a clean stop.
  */

@@ -13,6 +13,7 @@ import { auditLogOn } from '../support/audit-store.js';
 import { tempDir } from '../support/temp-dir.js';
 import { openHubStore, until } from './cloud-hub.js';
 import { CLOUD_IDENTITY, makeTestPki, MosquittoBroker } from './mosquitto-broker.js';
+import { nodeArgsFor } from '../support/built.js';
 
 /**
  * An outage: N audit entries written while the broker is down; then, during the drain, the
@@ -29,8 +30,8 @@ interface HubProcess {
   exited: Promise<void>;
 }
 
-function spawnHub(args: object): Promise<HubProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', PROCESS, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function spawnHub(args: object): Promise<HubProcess> {
+  const child = spawn(process.execPath, [...(await nodeArgsFor(PROCESS)), JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   const hub: HubProcess = { child, last: {}, exited: new Promise((r) => child.once('exit', () => r())) };

@@ -1,7 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeArgsFor, REPO_ROOT } from './built.js';
 
+/** The installed entry point (bin/keyhub.js: tsx in a checkout, dist/ in a package). */
 export const KEYHUB_BIN = fileURLToPath(new URL('../../bin/keyhub.js', import.meta.url));
+const CLI_SOURCE = join(REPO_ROOT, 'hub', 'cli', 'main.ts');
 
 /** The environment of a test child: this process's, minus anything KEYHUB_* or systemd's. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -21,12 +25,16 @@ export interface Finished {
 }
 
 /** Runs `keyhub …args` to completion. */
-export function runKeyhub(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Finished> {
-  return finished(spawnKeyhub(args, env));
+export async function runKeyhub(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Finished> {
+  return finished(await spawnKeyhub(args, env));
 }
 
-export function spawnKeyhub(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): ChildProcess {
-  return spawn(process.execPath, [KEYHUB_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `keyhub …args`: the compiled CLI of this run's build (what an installed hub runs, without
+ * tsx's start-up cost), or the source through tsx outside vitest.
+ */
+export async function spawnKeyhub(args: readonly string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<ChildProcess> {
+  return spawn(process.execPath, [...(await nodeArgsFor(CLI_SOURCE)), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function finished(child: ChildProcess): Promise<Finished> {
