@@ -9,6 +9,8 @@ import { cameraAuditModule } from './camera/camera-audit.js';
 import { cameraRoom } from './camera/module.js';
 import type { DoorCamera } from './camera/no-camera.js';
 import { cloudRoom, type CloudRoom } from './cloud/module.js';
+import { controlRoom } from './control/module.js';
+import type { ControlServer } from './control/server.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import type { HubConfig } from './config/schema.js';
 import { lockAuditModule } from './lock/lock-audit.js';
@@ -60,6 +62,7 @@ export interface Hub {
   lock: Room<Lock>;
   camera: Room<DoorCamera>;
   cloud: CloudRoom;
+  control: { module: ControlServer };
 }
 
 export interface ComposeDeps {
@@ -127,10 +130,21 @@ export function composeRooms(config: HubConfig, store: Store, deps: ComposeDeps)
     log: log.child({ module: 'cloud' }),
     version,
   });
+  // The CLI's way in (status, trust-root, audit export): last up, first down.
+  const control = controlRoom({
+    stateDir,
+    store,
+    audit: audit.service,
+    access: access.service,
+    clockSkewMs: policy.clockSkewMs,
+    onAuditFailure,
+    clock,
+    log: log.child({ module: 'control' }),
+  });
   // The audit bridges listen before the lock and the camera start and until they have stopped:
   // a manual unlock or a jam while the Z-Wave driver is still interviewing is on record too.
-  const modules: Module[] = [run.module, audit.module, access.module, lockAudit, cameraAudit, lock.module, camera.module, ...cloud.modules];
-  return { modules, store: run, audit, access, lock, camera, cloud };
+  const modules: Module[] = [run.module, audit.module, access.module, lockAudit, cameraAudit, lock.module, camera.module, ...cloud.modules, control.module];
+  return { modules, store: run, audit, access, lock, camera, cloud, control };
 }
 
 /** Runs the daemon until a shutdown signal; resolves with the process exit code. */

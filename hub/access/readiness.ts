@@ -34,14 +34,17 @@ export interface AccessReadiness {
 
 const problem = (code: ErrorCode, reason: string): AccessProblem => ({ code, codeName: ErrorCode[code], reason });
 
-export function accessReadiness(store: Store, nowMs: number, clockSkewMs: number): AccessReadiness {
+/**
+ * `clockTrusted`, from a running daemon, is its own judgement (it counts on from a signed time it
+ * accepted); without it the wall clock is judged against the floor minus the skew.
+ */
+export function accessReadiness(store: Store, nowMs: number, clockSkewMs: number, clockTrusted = nowMs >= clockFloor(store).floorMs() - clockSkewMs): AccessReadiness {
   const floor = clockFloor(store);
   const trust = trustStore(store);
   const floorMs = floor.floorMs();
   const root = trust.rootPublicKey();
   const keyringVersion = trust.held('keyring')?.version ?? 0;
   const problems: AccessProblem[] = [];
-  const clockTrusted = nowMs >= floorMs - clockSkewMs;
   if (!clockTrusted) {
     problems.push(
       problem(

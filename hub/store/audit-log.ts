@@ -224,12 +224,6 @@ export class AuditLog implements AuditSink {
     return (this.#readFrom.all(fromSeq, limit) as Row[]).map(toRecord);
   }
 
-  /** Records in [from, to], streamed (the export of a large log stays flat in memory). */
-  *iterate(from: number, to: number): Generator<ChainedRecord> {
-    const stmt = this.#o.store.db.prepare('SELECT seq, wall_ms, mono_ms, type, body, prev_hash, hash FROM audit_events WHERE seq BETWEEN ? AND ? ORDER BY seq');
-    for (const row of stmt.iterate(from, to) as IterableIterator<Row>) yield toRecord(row);
-  }
-
   checkpoints(from: number, to: number): Checkpoint[] {
     const rows = this.#o.store.db
       .prepare('SELECT seq, head_hash, wall_ms, signature FROM audit_checkpoints WHERE seq BETWEEN ? AND ? ORDER BY seq')

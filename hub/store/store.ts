@@ -111,6 +111,35 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   };
 }
 
+/**
+ * The database opened read-only, as it is (no migration, no WAL switch), for a reader beside or
+ * instead of the daemon (`keyhub status` with no daemon answering). Undefined when there is no
+ * database yet or it is not at this keyhub's schema: then only a normal open can read it.
+ */
+export function openStoreReadOnly(path: string, migrationsDir?: string): Store | undefined {
+  if (!existsSync(path)) return undefined;
+  const known = latestVersion(readMigrations(migrationsDir));
+  if (peekVersion(path) !== known) return undefined;
+  let db: Database;
+  try {
+    db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new HubError(ErrorCode.STORE_OPEN_FAILED, `cannot open database ${path} read-only: ${(err as Error).message}`, { cause: err });
+  }
+  return {
+    path,
+    db,
+    schemaVersion: known,
+    write() {
+      throw new HubError(ErrorCode.STORE_OPEN_FAILED, `database ${path} is open read-only here`);
+    },
+    backup: (destination) => backupTo(db, destination),
+    close: () => {
+      if (db.open) db.close();
+    },
+  };
+}
+
 function peekVersion(path: string): number {
   let peek: Database | undefined;
   try {

@@ -183,6 +183,17 @@ export enum ErrorCode {
   // 8xx system (daemon lifecycle, service manager)
   MODULE_START_FAILED = 800,
   SHUTDOWN_DEADLINE_EXCEEDED = 801,
+  // 802–819: the control socket (protocols/control, hub/control): the CLI talking to the daemon
+  /** A control request that is not one: not JSON, too long, an unknown method, wrong parameters. */
+  CONTROL_REQUEST_INVALID = 802,
+  /** The peer on the control socket is neither the daemon's user nor root. */
+  CONTROL_PEER_REFUSED = 803,
+  /** The daemon runs but cannot be asked (no answer, permission denied, a broken reply). */
+  CONTROL_UNREACHABLE = 804,
+  /** The daemon cannot serve its control socket (path too long, another daemon answers on it). */
+  CONTROL_SOCKET_FAILED = 805,
+  /** Too many control connections at once: try again. */
+  CONTROL_BUSY = 806,
 }
 
 export type ErrorRange = 'config' | 'access' | 'lock' | 'camera' | 'cloud' | 'store' | 'lan' | 'system';

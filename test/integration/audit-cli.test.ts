@@ -20,7 +20,7 @@ async function exportWithCli(args: string[]): Promise<Buffer> {
   child.stderr?.setEncoding('utf8').on('data', (t: string) => (err += t));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`keyhub audit export failed (${code}): ${err}`);
-  expect(err).toMatch(/^exported 16 audit entries \(seq 1\.\.16\)/);
+  expect(err).toMatch(/^keyhub: no daemon is running \(.*\): exporting from the database\nexported 16 audit entries \(seq 1\.\.16\)/);
   return Buffer.concat(out);
 }
 

@@ -30,7 +30,7 @@ describe('the cloud modules in the daemon (embedded broker)', () => {
     } });
     const names = hub.modules.map((m) => m.name);
     expect(names.slice(0, 2)).toEqual(['store', 'audit']);
-    expect(names.slice(-4)).toEqual(['embedded-broker', 'cloud-link', 'cloud-outbox', 'cloud-downlink']);
+    expect(names.slice(-5)).toEqual(['embedded-broker', 'cloud-link', 'cloud-outbox', 'cloud-downlink', 'control']);
     // The (simulated) cloud is a durable subscriber before the hub first speaks, as in production.
     const signal = new AbortController().signal;
     const cut = names.indexOf('cloud-link');

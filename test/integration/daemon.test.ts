@@ -8,7 +8,7 @@ import { clockFloor } from '../../hub/store/clock-floor.js';
 import { readMigrations } from '../../hub/store/migrate.js';
 import { openStore } from '../../hub/store/store.js';
 import { ExitCode } from '../../hub/system/errors.js';
-import type { HubStatus } from '../../hub/cli/commands/status.js';
+import type { HubStatus } from '../../protocols/control/contract.js';
 import { cleanEnv, finished, KEYHUB_BIN, runKeyhub, spawnKeyhub } from '../support/keyhub-process.js';
 import { NotifySocket, has } from '../support/notify-socket.js';
 import { silentLog } from '../support/silent-log.js';

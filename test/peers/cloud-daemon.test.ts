@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ed25519PublicKey } from '../../protocols/audit/checkpoint.js';
 import { generateSigningKey } from '../../protocols/grant/ed25519.js';
 import { topicFor } from '../../protocols/mqtt/contract.js';
-import type { HubStatus } from '../../hub/cli/commands/status.js';
+import type { HubStatus } from '../../protocols/control/contract.js';
 import { SimCloud } from '../../sim/cloud/cloud.js';
 import { SimIssuer } from '../../sim/cloud/issuer.js';
 import { cleanEnv, finished, runKeyhub, spawnKeyhub, type Finished } from '../support/keyhub-process.js';

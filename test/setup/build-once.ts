@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { processAlive } from '../../hub/control/status.js';
 import { BUILD_DONE, BUILD_FAILED, BUILT_DIR_ENV, REPO_ROOT } from '../support/built.js';
 
 const SOURCES = ['hub', 'protocols', 'sim', 'test'];
@@ -91,14 +92,5 @@ function removeStale(root: string, keep: string): void {
     const building = /\.tmp-(\d+)$/.exec(name);
     if (building !== null && processAlive(Number(building[1]))) continue;
     if (building !== null || Date.now() - statSync(path).mtimeMs > STALE_MS) rmSync(path, { recursive: true, force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

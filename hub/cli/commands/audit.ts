@@ -11,11 +11,15 @@ import { databasePath } from '../../store/module.js';
 import { openStore } from '../../store/store.js';
 import { ErrorCode, HubError } from '../../system/errors.js';
 import { createLogger } from '../../system/logger.js';
+import type { ResultOf } from '../../../protocols/control/contract.js';
+import type { HubConfig } from '../../config/schema.js';
 import { loadCliConfig, type CliContext, type GlobalOptions } from '../context.js';
+import { askRunningDaemon, refuseBesideLiveDaemon } from '../daemon.js';
 
 /**
  * `keyhub audit export|verify|key`: export a seq range with its checkpoints to
- * stdout, verify an exported file offline against the hub's public key (given by the person
+ * stdout (through the running daemon, which signs the closing checkpoint; from the database when
+ * none runs), verify an exported file offline against the hub's public key (given by the person
  * verifying, never taken from the file), and print that key.
  */
 export default function register(program: Command, ctx: CliContext): void {
@@ -29,24 +33,12 @@ export default function register(program: Command, ctx: CliContext): void {
     .addOption(new Option('--format <format>', 'JSON lines or a CBOR sequence (RFC 8742)').choices(['jsonl', 'cbor']).default('jsonl'))
     .action(async (opts: { from?: number; to?: number; format: ExportFormat }, cmd: Command) => {
       const { config } = loadCliConfig(cmd.optsWithGlobals<GlobalOptions>(), ctx);
-      const log = createLogger({ level: 'warn', format: config.log.format, fd: 2 });
-      const store = await openStore({ path: databasePath(config.stateDir), busyTimeoutMs: config.store.busyTimeoutMs, log });
-      try {
-        const auditLog = new AuditLog({
-          store,
-          clock: ctx.clock,
-          hubId: hubId(store),
-          hubKey: loadOrCreateHubKey(store),
-          checkpointEvery: DEFAULT_CHECKPOINT_EVERY,
-          log,
-        });
-        const out = chunked((bytes) => ctx.stdout.write(bytes as unknown as string));
-        const { from, to, events } = exportAudit(auditLog, { from: opts.from, to: opts.to, format: opts.format, nowMs: ctx.clock.now() }, out.write);
-        out.flush();
-        ctx.stderr.write(`exported ${events} audit entries (seq ${from}..${to}) of hub ${auditLog.hubId}\n`);
-      } finally {
-        store.close();
-      }
+      const out = chunked((bytes) => ctx.stdout.write(bytes as unknown as string));
+      const range = { ...(opts.from === undefined ? {} : { from: opts.from }), ...(opts.to === undefined ? {} : { to: opts.to }), format: opts.format };
+      const live = await askRunningDaemon(config, ctx, { method: 'audit-export', params: range, offline: 'exporting from the database', onData: out.write });
+      const done = live ?? (await exportFromDatabase(config, ctx, range, out.write));
+      out.flush();
+      ctx.stderr.write(`exported ${done.events} audit entries (seq ${done.from}..${done.to}) of hub ${done.hubId}\n`);
     });
 
   audit
@@ -85,6 +77,24 @@ export default function register(program: Command, ctx: CliContext): void {
         store.close();
       }
     });
+}
+
+/** With no daemon running: the CLI reads the log and signs the closing checkpoint with the hub key itself. */
+async function exportFromDatabase(
+  config: HubConfig,
+  ctx: CliContext,
+  range: { from?: number; to?: number; format: ExportFormat },
+  write: (chunk: Uint8Array) => void,
+): Promise<ResultOf<'audit-export'>> {
+  const log = createLogger({ level: 'warn', format: config.log.format, fd: 2 });
+  const store = await openStore({ path: databasePath(config.stateDir), busyTimeoutMs: config.store.busyTimeoutMs, log });
+  try {
+    refuseBesideLiveDaemon(store, config);
+    const auditLog = new AuditLog({ store, clock: ctx.clock, hubId: hubId(store), hubKey: loadOrCreateHubKey(store), checkpointEvery: DEFAULT_CHECKPOINT_EVERY, log });
+    return { hubId: auditLog.hubId, ...exportAudit(auditLog, { ...range, nowMs: ctx.clock.now() }, write) };
+  } finally {
+    store.close();
+  }
 }
 
 function parseSeq(value: string): number {

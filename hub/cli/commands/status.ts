@@ -1,29 +1,14 @@
 import type { Command } from 'commander';
-import { accessReadiness, type AccessReadiness } from '../../access/readiness.js';
-import { auditSummary, type AuditSummary } from '../../store/audit-summary.js';
-import { hubId, lastRun, type DaemonRun } from '../../store/daemon-runs.js';
+import type { HubStatus } from '../../../protocols/control/contract.js';
+import type { AccessReadiness } from '../../access/readiness.js';
+import type { HubConfig } from '../../config/schema.js';
+import { hubStatus } from '../../control/status.js';
+import type { AuditSummary } from '../../store/audit-summary.js';
 import { databasePath } from '../../store/module.js';
-import { openStore } from '../../store/store.js';
-import { CONFIG_VERSION } from '../../config/schema.js';
+import { openStore, openStoreReadOnly } from '../../store/store.js';
 import { createLogger } from '../../system/logger.js';
-import { keyhubVersion } from '../../system/version.js';
 import { loadCliConfig, type CliContext, type GlobalOptions } from '../context.js';
-
-export interface HubStatus {
-  hubId: string;
-  daemon: 'running' | 'stopped' | 'crashed' | 'never-started';
-  pid: number | null;
-  startedAt: string | null;
-  uptimeS: number | null;
-  lastStop: { at: string; outcome: string } | null;
-  versions: { keyhub: string; node: string; sqlite: string; schema: number; config: number };
-  stateDir: string;
-  database: string;
-  /** Offline grants: clock floor, trust chain versions, and whether the hub can decide now. */
-  access: AccessReadiness;
-  /** The audit log: head, the cloud's ack, the backlog still to send, retention, last checkpoint. */
-  audit: AuditSummary;
-}
+import { askRunningDaemon } from '../daemon.js';
 
 export default function register(program: Command, ctx: CliContext): void {
   program
@@ -32,48 +17,19 @@ export default function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print one JSON object')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { config } = loadCliConfig(cmd.optsWithGlobals<GlobalOptions>(), ctx);
-      const log = createLogger({ level: 'warn', format: config.log.format });
-      const store = await openStore({ path: databasePath(config.stateDir), busyTimeoutMs: config.store.busyTimeoutMs, log });
-      try {
-        const sqlite = (store.db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
-        const status = describe(hubId(store), lastRun(store), ctx.clock.now(), {
-          keyhub: keyhubVersion(),
-          node: process.versions.node,
-          sqlite,
-          schema: store.schemaVersion,
-          config: CONFIG_VERSION,
-        });
-        const access = accessReadiness(store, ctx.clock.now(), config.access.clockSkewS * 1000);
-        const full: HubStatus = { ...status, stateDir: config.stateDir, database: store.path, access, audit: auditSummary(store) };
-        ctx.stdout.write(opts.json === true ? `${JSON.stringify(full)}\n` : formatStatus(full));
-      } finally {
-        store.close();
-      }
+      const status = (await askRunningDaemon(config, ctx, { method: 'status', params: {}, offline: 'status read from the database' })) ?? (await fromDatabase(config, ctx));
+      ctx.stdout.write(opts.json === true ? `${JSON.stringify(status)}\n` : formatStatus(status));
     });
 }
 
-function describe(id: string, run: DaemonRun | undefined, nowMs: number, versions: HubStatus['versions']) {
-  const base = { hubId: id, versions, pid: null, startedAt: null, uptimeS: null, lastStop: null };
-  if (run === undefined) return { ...base, daemon: 'never-started' as const };
-  if (run.stoppedAtMs !== null) {
-    return { ...base, daemon: 'stopped' as const, lastStop: { at: new Date(run.stoppedAtMs).toISOString(), outcome: run.outcome ?? 'unknown' } };
-  }
-  if (!processAlive(run.pid)) return { ...base, daemon: 'crashed' as const, startedAt: new Date(run.startedAtMs).toISOString() };
-  return {
-    ...base,
-    daemon: 'running' as const,
-    pid: run.pid,
-    startedAt: new Date(run.startedAtMs).toISOString(),
-    uptimeS: Math.max(0, Math.round((nowMs - run.startedAtMs) / 1000)),
-  };
-}
-
-function processAlive(pid: number): boolean {
+/** With no daemon: read-only when the database is there at this keyhub's schema, else as the daemon would open it. */
+async function fromDatabase(config: HubConfig, ctx: CliContext): Promise<HubStatus> {
+  const path = databasePath(config.stateDir);
+  const store = openStoreReadOnly(path) ?? (await openStore({ path, busyTimeoutMs: config.store.busyTimeoutMs, log: createLogger({ level: 'warn', format: config.log.format, fd: 2 }) }));
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return hubStatus(store, { nowMs: ctx.clock.now(), clockSkewMs: config.access.clockSkewS * 1000, stateDir: config.stateDir, source: 'database' });
+  } finally {
+    store.close();
   }
 }
 

@@ -7,13 +7,17 @@ import { openStore } from '../../store/store.js';
 import { trustStore } from '../../store/trust-store.js';
 import { ErrorCode, HubError } from '../../system/errors.js';
 import { createLogger } from '../../system/logger.js';
+import type { ResultOf } from '../../../protocols/control/contract.js';
+import type { HubConfig } from '../../config/schema.js';
 import { loadCliConfig, type CliContext, type GlobalOptions } from '../context.js';
+import { askRunningDaemon, refuseBesideLiveDaemon } from '../daemon.js';
 
 /**
  * `keyhub trust-root <key>` (DESIGN.md, "Who uses it": the installer pins the root public key at
  * provisioning). Everything the hub trusts (issuer keyring, revocations) must be signed by this
  * key. Replacing a different pinned root drops what the old one signed, so it takes --replace.
- * The daemon reads the root at start.
+ * A running daemon pins it in its live trust state (and on record); with none running, the
+ * database is written and the daemon reads it at its next start.
  */
 export default function register(program: Command, ctx: CliContext): void {
   program
@@ -24,29 +28,44 @@ export default function register(program: Command, ctx: CliContext): void {
     .action(async (arg: string, opts: { replace?: boolean }, cmd: Command) => {
       const key = readRootKey(arg);
       const { config } = loadCliConfig(cmd.optsWithGlobals<GlobalOptions>(), ctx);
-      const log = createLogger({ level: 'warn', format: config.log.format, fd: 2 });
-      const store = await openStore({ path: databasePath(config.stateDir), busyTimeoutMs: config.store.busyTimeoutMs, log });
-      try {
-        const held = trustStore(store);
-        const before = held.rootPublicKey();
-        if (before !== undefined && Buffer.compare(before, key) === 0) {
-          ctx.stdout.write(`root key ${hex(key)} is already pinned\n`);
-          return;
-        }
-        if (before !== undefined && opts.replace !== true) {
-          throw refused(`a different root key is already pinned (${hex(before)}); pass --replace to replace it and drop the keyring and revocation list it signed`);
-        }
-        // TrustState refuses keys that are no curve point or of small order (under which anyone can forge).
-        new TrustState(held).pinRoot(key);
-        ctx.stdout.write(
-          before === undefined
-            ? `pinned root key ${hex(key)}\n`
-            : `replaced root key ${hex(before)} with ${hex(key)}; the keyring and revocation list it signed were dropped\n`,
-        );
-      } finally {
-        store.close();
-      }
+      const replace = opts.replace === true;
+      const live = await askRunningDaemon(config, ctx, { method: 'trust-root', params: { key: hex(key), replace }, offline: 'pinning in the database; the daemon reads it at start' });
+      const done = live ?? (await pinInDatabase(config, key, replace));
+      ctx.stdout.write(describe(done));
     });
+}
+
+type Pinned = ResultOf<'trust-root'>;
+
+function describe(r: Pinned): string {
+  switch (r.outcome) {
+    case 'unchanged':
+      return `root key ${r.key} is already pinned\n`;
+    case 'pinned':
+      return `pinned root key ${r.key}\n`;
+    case 'replaced':
+      return `replaced root key ${r.previous ?? '?'} with ${r.key}; the keyring and revocation list it signed were dropped\n`;
+  }
+}
+
+/** With no daemon running: the same rules, on the database. */
+async function pinInDatabase(config: HubConfig, key: Uint8Array, replace: boolean): Promise<Pinned> {
+  const log = createLogger({ level: 'warn', format: config.log.format, fd: 2 });
+  const store = await openStore({ path: databasePath(config.stateDir), busyTimeoutMs: config.store.busyTimeoutMs, log });
+  try {
+    refuseBesideLiveDaemon(store, config);
+    const held = trustStore(store);
+    const before = held.rootPublicKey();
+    if (before !== undefined && Buffer.compare(before, key) === 0) return { outcome: 'unchanged', key: hex(key) };
+    if (before !== undefined && !replace) {
+      throw refused(`a different root key is already pinned (${hex(before)}); pass --replace to replace it and drop the keyring and revocation list it signed`);
+    }
+    // TrustState refuses keys that are no curve point or of small order (under which anyone can forge).
+    new TrustState(held).pinRoot(key);
+    return before === undefined ? { outcome: 'pinned', key: hex(key) } : { outcome: 'replaced', key: hex(key), previous: hex(before) };
+  } finally {
+    store.close();
+  }
 }
 
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
