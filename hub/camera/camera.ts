@@ -1,6 +1,6 @@
 import { bytesEqual } from '../../protocols/cbor/canonical.js';
 import type { Credentials } from '../../protocols/rtsp/auth.js';
-import type { AccessUnit } from '../../protocols/rtsp/h264.js';
+import type { AccessUnit } from '../../protocols/rtsp/h264-depacketizer.js';
 import { parseSps } from '../../protocols/rtsp/h264-sps.js';
 import type { H264Track } from '../../protocols/rtsp/sdp.js';
 import { sleep, type Clock } from '../system/clock.js';

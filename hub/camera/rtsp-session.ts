@@ -1,6 +1,6 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { Credentials } from '../../protocols/rtsp/auth.js';
-import { H264Depacketizer, type AccessUnit } from '../../protocols/rtsp/h264.js';
+import { H264Depacketizer, type AccessUnit } from '../../protocols/rtsp/h264-depacketizer.js';
 import { header, serializeInterleaved, type ReaderLimits, type RtspResponse } from '../../protocols/rtsp/message.js';
 import { h264Track, parseSdp, resolveControl, type H264Track } from '../../protocols/rtsp/sdp.js';
 import { parseTransport } from '../../protocols/rtsp/transport.js';

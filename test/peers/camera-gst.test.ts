@@ -9,7 +9,7 @@ import { openStore, type Store } from '../../hub/store/store.js';
 import { systemClock } from '../../hub/system/clock.js';
 import { ErrorCode } from '../../hub/system/errors.js';
 import { RtspProtocolError } from '../../protocols/rtsp/errors.js';
-import { H264Depacketizer } from '../../protocols/rtsp/h264.js';
+import { H264Depacketizer } from '../../protocols/rtsp/h264-depacketizer.js';
 import { RtspReader } from '../../protocols/rtsp/message.js';
 import { parseRtcp } from '../../protocols/rtsp/rtcp.js';
 import { parseRtp } from '../../protocols/rtsp/rtp.js';
