@@ -118,6 +118,7 @@ function cameraFor(camera: LoadedConfig['config']['camera'], deps: { clock: Cloc
     transport: camera.transport,
     preRollS: camera.preRollS,
     stallS: camera.stallS,
+    frozenKeyframes: camera.frozenKeyframes,
     clock: deps.clock,
     log: deps.log.child({ module: 'camera' }),
   });
