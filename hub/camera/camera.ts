@@ -263,8 +263,9 @@ export class Camera implements Module {
     const now = this.#opts.clock.monotonic();
     const placed = this.#timeline.place(au.rtpTime, track.clockRate, now);
     if (placed.discontinuity !== undefined) this.#log.info({ jump: placed.discontinuity, time: placed.time }, 'camera RTP timestamps jumped; timeline re-based');
-    // A picture is new when its timestamp moved and it is not part of a frozen picture.
-    let real = !placed.stoodStill;
+    // A picture is new when its timestamp moved and it is not part of a frozen picture. While
+    // timestamps stand still, a session's first picture proves nothing: it has none to compare with.
+    let real = !placed.stoodStill && !(placed.anchored && this.#liveness.stall?.reason === 'frozen-timestamps');
     if (placed.stoodStill) this.#liveness.repeat(now);
     if (au.key) {
       if (this.#frozen.keyframe(au, now)) {

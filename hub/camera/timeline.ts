@@ -15,6 +15,8 @@ export interface Placement {
   readonly stoodStill: boolean;
   /** The RTP timestamp jumped back, or further ahead than the arrival clock allows. */
   readonly discontinuity: 'back' | 'forward' | undefined;
+  /** The first picture of a session: nothing to compare its timestamp with. */
+  readonly anchored: boolean;
 }
 
 /** A forward step of RTP time this much longer than the arrival gap is not the camera's clock. */
@@ -53,13 +55,13 @@ export class MediaTimeline {
       // Where the monotonic clock says we are, and never before what was already placed.
       const time = Math.max((arrivalMs - this.#epochMs) / 1000, this.#lastTime + this.#frameS);
       this.#base = { rtp, offsetS: time, clockRate };
-      placement = { time, stoodStill: false, discontinuity: undefined };
+      placement = { time, stoodStill: false, discontinuity: undefined, anchored: true };
     } else {
       const stepS = (rtp - this.#lastRtp) / clockRate;
       if (stepS > 0 && stepS <= gapS + MAX_AHEAD_S) {
         if (stepS <= MAX_FRAME_S) this.#frameS = stepS;
         const time = base.offsetS + (rtp - base.rtp) / clockRate;
-        placement = { time: time > this.#lastTime ? time : this.#lastTime + this.#frameS, stoodStill: false, discontinuity: undefined };
+        placement = { time: time > this.#lastTime ? time : this.#lastTime + this.#frameS, stoodStill: false, discontinuity: undefined, anchored: false };
       } else {
         const discontinuity = stepS === 0 ? undefined : stepS < 0 ? 'back' : 'forward';
         if (discontinuity !== undefined) this.#discontinuities++;
@@ -67,7 +69,7 @@ export class MediaTimeline {
         // source that paused while it restarted).
         const time = this.#lastTime + (discontinuity === undefined ? this.#frameS : Math.max(this.#frameS, Math.min(gapS, MAX_AHEAD_S)));
         this.#base = { rtp, offsetS: time, clockRate };
-        placement = { time, stoodStill: discontinuity === undefined, discontinuity };
+        placement = { time, stoodStill: discontinuity === undefined, discontinuity, anchored: false };
       }
     }
     this.#lastTime = placement.time;

@@ -35,6 +35,8 @@ export interface SimCameraOptions {
   sessionTimeoutS?: number;
   /** How often each playing session gets an RTCP sender report (RFC 3550 §6.4.1); 0: never. Default 5000. */
   senderReportMs?: number;
+  /** Fault switches on from the start (they can be flipped later through `faults`). */
+  faults?: Partial<CameraFaults>;
 }
 
 interface Session {
@@ -62,7 +64,7 @@ export class SimCamera {
   readonly faults: CameraFaults = noFaults();
   readonly stats: SimCameraStats = newStats();
   readonly #source: PictureSource;
-  readonly #opts: Required<Omit<SimCameraOptions, 'credentials' | 'clipPath'>> & { credentials: Credentials | undefined };
+  readonly #opts: Required<Omit<SimCameraOptions, 'credentials' | 'clipPath' | 'faults'>> & { credentials: Credentials | undefined };
   readonly #sessions = new Set<Session>();
   readonly #nonce = randomBytes(16).toString('hex');
   #server: Server | undefined;
@@ -76,6 +78,7 @@ export class SimCamera {
   constructor(options: SimCameraOptions) {
     const source = new PictureSource(loadH264Clip(options.clipPath, options.fps ?? 30), options.fps ?? 30);
     this.#source = source;
+    Object.assign(this.faults, options.faults);
     this.#opts = {
       clock: options.clock,
       fps: options.fps ?? 30,

@@ -42,11 +42,15 @@ export interface Rig {
 /**
  * The simulated camera on real time and the hub's camera on a FakeClock. Reads are not batched
  * (readBatchMs 0): a batching delay on a FakeClock would wait for a test to advance it.
+ *
+ * With `sharedClock`, the camera runs on the hub's FakeClock too: pictures flow only as a test
+ * advances it (see `drive`), and what both sides time (session expiry against keep-alive, a stall
+ * against the pictures that stopped) is compared on one clock, whatever the machine's load.
  */
-export async function startRig(camera: Partial<CameraOptions> = {}, sim: Partial<SimCameraOptions> = {}): Promise<Rig> {
-  const simCamera = new SimCamera({ clock: systemClock(), credentials: SIM_CREDENTIALS, ...sim });
-  await simCamera.start();
+export async function startRig(camera: Partial<CameraOptions> = {}, sim: Partial<SimCameraOptions> = {}, rig: { sharedClock?: boolean } = {}): Promise<Rig> {
   const clock = new FakeClock();
+  const simCamera = new SimCamera({ clock: rig.sharedClock === true ? clock : systemClock(), credentials: SIM_CREDENTIALS, ...sim });
+  await simCamera.start();
   const { log, lines } = capturedLog();
   const cam = new Camera({ url: simCamera.url, credentials: SIM_CREDENTIALS, clock, log, random: () => 0.5, backoff: { initialMs: 200, maxMs: 2_000 }, readBatchMs: 0, ...camera });
   const events: CameraEvent[] = [];
@@ -66,4 +70,17 @@ export async function startRig(camera: Partial<CameraOptions> = {}, sim: Partial
       await simCamera.stop();
     },
   };
+}
+
+/**
+ * Moves a shared clock on by `ms` in steps, giving the sockets a moment of real time after each so
+ * the camera's packets and answers arrive at about the fake instant they were sent. `until`, if
+ * given, stops early once it holds (checked after every step).
+ */
+export async function drive(r: Rig, ms: number, until?: () => boolean, stepMs = 50): Promise<void> {
+  for (let t = 0; t < ms; t += stepMs) {
+    await r.clock.advance(Math.min(stepMs, ms - t));
+    await realPause(4);
+    if (until?.() === true) return;
+  }
 }
