@@ -115,6 +115,8 @@ export class Camera implements Module {
   #transport: TransportKind | undefined;
   /** A real picture came in the current session (the backoff starts over after one). */
   #streamed = false;
+  /** A timestamp jump was logged at info in the current session. */
+  #jumpLogged = false;
   #lastError: HubError | undefined;
   /** The parameter sets of the last keyframe. */
   #sps: Uint8Array | undefined;
@@ -207,6 +209,7 @@ export class Camera implements Module {
     while (!signal.aborted) {
       let failure: HubError;
       this.#streamed = false;
+      this.#jumpLogged = false;
       try {
         const first = configured === 'auto' ? this.#preferred : configured;
         const session = await openRtspSession({
@@ -262,7 +265,12 @@ export class Camera implements Module {
   #accessUnit(au: AccessUnit, track: H264Track): void {
     const now = this.#opts.clock.monotonic();
     const placed = this.#timeline.place(au.rtpTime, track.clockRate, now);
-    if (placed.discontinuity !== undefined) this.#log.info({ jump: placed.discontinuity, time: placed.time }, 'camera RTP timestamps jumped; timeline re-based');
+    if (placed.discontinuity !== undefined) {
+      // Once a session at info: a camera whose timestamps jump on every picture must not flood the log.
+      const level = this.#jumpLogged ? 'debug' : 'info';
+      this.#jumpLogged = true;
+      this.#log[level]({ jump: placed.discontinuity, time: placed.time, discontinuities: this.#timeline.discontinuities }, 'camera RTP timestamps jumped; timeline re-based');
+    }
     // A picture is new when its timestamp moved and it is not part of a frozen picture. While
     // timestamps stand still, a session's first picture proves nothing: it has none to compare with.
     let real = !placed.stoodStill && !(placed.anchored && this.#liveness.stall?.reason === 'frozen-timestamps');
