@@ -66,6 +66,7 @@ export interface StallRecord {
 }
 
 export type CameraEvent =
+  /** Healthy: a session delivers real pictures (after each connect; after `recovered` when it ends a stall). */
   | { type: 'streaming'; width: number; height: number; transport: TransportKind }
   /** A keyframe brought new parameter sets (the camera's resolution or encoding changed). */
   | { type: 'format-changed'; width: number; height: number }
@@ -324,7 +325,6 @@ export class Camera implements Module {
     if (recovery !== undefined) {
       this.#log.info({ outageMs: Math.round(recovery.outageMs), reason: recovery.reason, transport: this.#transport }, 'camera recovered');
       this.#emit({ type: 'recovered', outageMs: recovery.outageMs, reason: recovery.reason });
-      return;
     }
     const size = sizeOf(au.sps);
     const transport = this.#transport ?? 'tcp';

@@ -3,7 +3,8 @@ import type { Clock, Timer } from '../system/clock.js';
 /**
  * Stall detection on the monotonic clock (DESIGN.md, "Camera"). A stall is one incident from the
  * moment pictures stop until they come back, whatever the cause and however many sessions the
- * hub tries meanwhile: the silent time counts from the last real picture, never from the latest
+ * hub tries meanwhile: the silent time counts from the last real picture (from the start, before
+ * the first: a hub that boots to a dead camera has an outage on record too), never from the latest
  * PLAY, and the incident ends once, with the outage's length.
  *
  * A "real picture" is one the camera module took as new: its RTP time advanced and it is not part
@@ -70,6 +71,7 @@ export class LivenessWatch {
 
   /** Checks from now until stop(), often enough that a stall is seen within a quarter of the threshold. */
   start(): void {
+    this.#lastPictureAt ??= this.#opts.clock.monotonic();
     this.#timer?.cancel();
     this.#timer = this.#opts.clock.setInterval(() => this.#check(), Math.max(10, Math.floor(this.#opts.stallMs / 4)));
   }

@@ -59,11 +59,18 @@ describe('the liveness watch: a stall is one incident', () => {
     expect(stalls.map((s) => s.reason)).toEqual(['frozen-timestamps']);
   });
 
-  it('a frozen picture is a stall at once, silent since the first identical keyframe; nothing before a first picture is one', async () => {
+  it('a camera that sends nothing from the start is a stall too, counted from the start', async () => {
+    const { clock, w, stalls } = watch();
+    const started = clock.monotonic();
+    await clock.advance(10_000);
+    expect(stalls).toHaveLength(1);
+    expect(stalls[0]).toMatchObject({ reason: 'disconnected', lastPictureAt: started });
+    expect(w.recover(clock.monotonic())?.outageMs).toBe(10_000);
+  });
+
+  it('a frozen picture is a stall at once, silent since the first identical keyframe', async () => {
     const { clock, w, stalls } = watch(10_000);
     w.sessionPlaying();
-    await clock.advance(30_000);
-    expect(stalls).toEqual([]); // never streamed: no pictures stopped (healthy() says the rest)
     const since = clock.monotonic();
     w.picture(since);
     await clock.advance(2000);
