@@ -346,8 +346,9 @@ export class Camera implements Module {
     };
     this.#log.error({ err: error.toLine(), reason: stall.reason }, 'camera stall');
     this.#emit({ type: 'stall', error, record });
-    // A frozen session rarely thaws by itself: drop it and let the loop reconnect.
-    void this.#session?.close(error);
+    // The session is dropped by the liveness watch once it has played stallS without a real
+    // picture (at once for one that long up; a session that has only just answered PLAY, as at
+    // boot after a slow DESCRIBE, gets its stallS).
   }
 
   #emit(event: CameraEvent): void {
