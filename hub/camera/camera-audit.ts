@@ -3,7 +3,9 @@ import type { Module } from '../system/lifecycle.js';
 import type { DoorCamera } from './no-camera.js';
 
 /**
- * A camera stall is on record (DESIGN.md, "Camera": stall — alert, audit). A failed audit write is
+ * A camera stall is on record (DESIGN.md, "Camera": stall — alert, audit): one `camera.stall` entry
+ * when pictures stop, whatever the cause and however many reconnects the outage takes, and one
+ * `camera.recovered` with the outage's length when they come back. A failed audit write is
  * handed to `onAuditFailure`, never swallowed.
  */
 export function cameraAuditModule(deps: {
@@ -12,16 +14,19 @@ export function cameraAuditModule(deps: {
   onAuditFailure: (err: unknown) => void;
 }): Module {
   let unsubscribe: (() => void) | undefined;
+  const append = (event: AuditEvent): void => {
+    try {
+      deps.audit.append(event);
+    } catch (err) {
+      deps.onAuditFailure(err);
+    }
+  };
   return {
     name: 'camera-audit',
     start() {
       unsubscribe = deps.camera.onEvent((event) => {
-        if (event.type !== 'stall') return;
-        try {
-          deps.audit.append({ type: 'camera.stall', body: { silentMs: Math.round(event.record.silentForMs) } });
-        } catch (err) {
-          deps.onAuditFailure(err);
-        }
+        if (event.type === 'stall') append({ type: 'camera.stall', body: { silentMs: Math.round(event.record.silentForMs), reason: event.record.reason } });
+        else if (event.type === 'recovered') append({ type: 'camera.recovered', body: { outageMs: Math.round(event.outageMs), reason: event.reason } });
       });
     },
     stop() {

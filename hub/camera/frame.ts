@@ -1,4 +1,4 @@
-import type { AccessUnit } from '../../protocols/rtsp/h264.js';
+import type { AccessUnit } from '../../protocols/rtsp/h264-depacketizer.js';
 
 /** One picture as the hub keeps it: never decoded, timed twice. */
 export interface Frame {

@@ -21,6 +21,7 @@ export function cameraRoom(config: HubConfig['camera'], deps: { clock: Clock; lo
     transport: config.transport,
     preRollS: config.preRollS,
     stallS: config.stallS,
+    frozenKeyframes: config.frozenKeyframes,
     clock: deps.clock,
     log: deps.log,
   });

@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { parseRtcp, ReceptionStats, rtcpIntervalMs, serializeRtcp, type ReceiverReport, type SenderReport } from '../../protocols/rtsp/rtcp.js';
+import { parseRtcp, serializeRtcp, type ReceiverReport, type SenderReport } from '../../protocols/rtsp/rtcp.js';
+import { ReceptionStats, rtcpIntervalMs } from '../../protocols/rtsp/rtcp-reception.js';
 import type { Clock, Timer } from '../system/clock.js';
 
 /**

@@ -1,14 +1,17 @@
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import type { Credentials } from '../../protocols/rtsp/auth.js';
-import { H264Depacketizer, type AccessUnit } from '../../protocols/rtsp/h264.js';
+import { H264Depacketizer, type AccessUnit } from '../../protocols/rtsp/h264-depacketizer.js';
+import { keepAliveIntervalMs, keepAliveMethod, parseSessionHeader, type KeepAliveMethod } from '../../protocols/rtsp/keep-alive.js';
 import { header, serializeInterleaved, type ReaderLimits, type RtspResponse } from '../../protocols/rtsp/message.js';
 import { h264Track, parseSdp, resolveControl, type H264Track } from '../../protocols/rtsp/sdp.js';
-import { parseTransport } from '../../protocols/rtsp/transport.js';
+import { parseTransport, refusesTransport, transportRequest, type TransportKind } from '../../protocols/rtsp/transport.js';
 import type { Clock, Timer } from '../system/clock.js';
 import { ErrorCode, HubError } from '../system/errors.js';
 import type { Logger } from '../system/logger.js';
+import { startKeepAlive, type KeepAlive } from './keep-alive.js';
 import { RtcpReporter } from './rtcp-reporter.js';
 import { abortError, protocolError, RtspConnection } from './rtsp-connection.js';
+import { bindUdpPair } from './udp-ports.js';
 
 /**
  * One RTSP session (RFC 2326 §A.1): OPTIONS, DESCRIBE (following redirects), SETUP, PLAY, then
@@ -19,7 +22,13 @@ export interface SessionOptions {
   /** rtsp://host[:port]/path, credentials NOT in it. */
   url: string;
   credentials: Credentials | undefined;
-  transport: 'tcp' | 'udp';
+  /**
+   * RTP transports to SETUP, in order: when the camera refuses one (461, or 400: see
+   * protocols/rtsp/transport.ts), the next is tried on the same connection.
+   */
+  transports: readonly [TransportKind, ...TransportKind[]];
+  /** Config `camera.transport`, which the error names when every transport was refused. */
+  configuredTransport?: 'auto' | TransportKind;
   clock: Clock;
   log: Logger;
   connectTimeoutMs?: number;
@@ -35,8 +44,21 @@ export interface SessionOptions {
   signal?: AbortSignal;
 }
 
+/** A SETUP the camera refused for its transport. */
+export interface TransportRefusal {
+  readonly transport: TransportKind;
+  readonly status: number;
+  readonly reason: string;
+}
+
 export interface RtspSession {
   readonly track: H264Track;
+  /** The transport the camera took. */
+  readonly transport: TransportKind;
+  /** Transports it refused before that one. */
+  readonly refused: readonly TransportRefusal[];
+  /** What keeps the session alive now (the server's Public list decides, RFC 2326 §12.28). */
+  readonly keepAlive: KeepAliveMethod;
   readonly ended: Promise<HubError>;
   readonly depacketizer: H264Depacketizer;
   /** RTCP as a receiver: statistics, the camera's sender reports, our receiver reports. */
@@ -65,6 +87,7 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
   let url = redactUrl(opts.url);
   let conn: RtspConnection | undefined;
   let describe: RtspResponse | undefined;
+  let publicHeader: string | undefined;
   let udp: { rtp: UdpSocket; rtcp: UdpSocket } | undefined;
   let onFrame: (channel: number, bytes: Uint8Array, start: number, end: number) => void = () => {};
   let onRead: () => void = () => {};
@@ -90,7 +113,7 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
         ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       });
       if (opts.signal?.aborted === true) conn.fail(abortError(opts.signal));
-      await conn.request('OPTIONS', url);
+      publicHeader = header(await conn.request('OPTIONS', url), 'Public');
       describe = await conn.request('DESCRIBE', url, [['Accept', 'application/sdp']]);
       const location = header(describe, 'Location');
       // RFC 2326 §11.3.3–11.3.5: 3xx redirects carry the new URL in Location.
@@ -147,21 +170,37 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
       if (channel === channels.rtp) onRtp(bytes, start, end);
       else if (channel === channels.rtcp) onRtcp(bytes, start, end);
     };
-    let transportHeader = 'RTP/AVP/TCP;unicast;interleaved=0-1';
-    if (opts.transport === 'udp') {
-      udp = await bindUdpPair(active.localAddress);
-      const { rtp: rtpSocket, rtcp: rtcpSocket } = udp;
-      const port = rtpSocket.address().port;
-      // RFC 3550 §11: RTP on an even port, RTCP on the next one.
-      transportHeader = `RTP/AVP;unicast;client_port=${port}-${port + 1}`;
-      rtpSocket.on('message', (msg) => {
+    const bindUdp = async (): Promise<{ rtp: UdpSocket; rtcp: UdpSocket }> => {
+      const pair = await bindUdpPair(active.localAddress);
+      pair.rtp.on('message', (msg) => {
         arrival = opts.clock.monotonic();
         onRtp(msg, 0, msg.length);
       });
-      rtcpSocket.on('message', (msg) => onRtcp(msg, 0, msg.length));
+      pair.rtcp.on('message', (msg) => onRtcp(msg, 0, msg.length));
+      return pair;
+    };
+    const refused: TransportRefusal[] = [];
+    let setup: RtspResponse | undefined;
+    let transport: TransportKind | undefined;
+    for (const kind of opts.transports) {
+      if (kind === 'udp') udp ??= await bindUdp();
+      const res = await active.request('SETUP', trackUrl, [['Transport', transportRequest(kind, udp?.rtp.address().port)]]);
+      if (refusesTransport(res.status)) {
+        refused.push({ transport: kind, status: res.status, reason: res.reason });
+        continue;
+      }
+      expectOk(res, 'SETUP');
+      setup = res;
+      transport = kind;
+      break;
     }
-    const setup = await active.request('SETUP', trackUrl, [['Transport', transportHeader]]);
-    expectOk(setup, 'SETUP');
+    if (setup === undefined || transport === undefined) throw transportRefused(refused, opts.configuredTransport ?? 'auto');
+    if (transport === 'tcp' && udp !== undefined) {
+      // UDP was tried first and refused: its sockets are not this session's.
+      udp.rtp.close();
+      udp.rtcp.close();
+      udp = undefined;
+    }
     const chosen = parseTransport(header(setup, 'Transport') ?? '');
     if (udp === undefined) {
       channels = chosen.interleaved ?? channels;
@@ -175,26 +214,32 @@ export async function openRtspSession(opts: SessionOptions): Promise<RtspSession
     }
     const sessionHeader = header(setup, 'Session');
     if (sessionHeader === undefined) throw new HubError(ErrorCode.CAMERA_PROTOCOL_ERROR, 'SETUP answer without a Session header');
-    const [sessionId = '', ...params] = sessionHeader.split(';').map((s) => s.trim());
-    // §12.37: timeout in seconds, default 60; keep-alive well within it.
-    const timeoutS = Number(params.find((p) => p.startsWith('timeout='))?.slice(8) ?? '60');
-    const keepAliveMs = Math.max(1_000, Math.min(30_000, (Number.isFinite(timeoutS) && timeoutS > 0 ? timeoutS : 60) * 500));
+    const session = parseSessionHeader(sessionHeader);
+    if (session === undefined) throw new HubError(ErrorCode.CAMERA_PROTOCOL_ERROR, 'SETUP answer with an unusable Session id');
+    const sessionId = session.id;
     // PLAY addresses the aggregate (session-level control, §C.1.1).
     const play = await active.request('PLAY', resolveControl(base, sessionControl), [['Session', sessionId], ['Range', 'npt=0.000-']]);
     expectOk(play, 'PLAY');
     active.readBatchMs = opts.readBatchMs ?? 0;
     rtcp.start();
-    let keepAlive: Timer | undefined = opts.clock.setInterval(() => {
-      active.request('GET_PARAMETER', url, [['Session', sessionId]]).then(
-        (res) => {
-          if (res.status >= 300) opts.log.warn({ status: res.status }, 'camera keep-alive answered non-2xx');
-        },
-        () => {}, // the connection is failed by then; `ended` carries the reason
-      );
-    }, keepAliveMs);
+    // §12.37: the server ends a session left without requests for its timeout; RTCP alone does
+    // not count for every server, so a request refreshes it, of a method the server offers.
+    let keepAlive: KeepAlive | undefined = startKeepAlive({
+      clock: opts.clock,
+      log: opts.log,
+      intervalMs: keepAliveIntervalMs(session.timeoutS),
+      method: keepAliveMethod(publicHeader),
+      request: (method) => active.request(method, url, [['Session', sessionId]]),
+      fail: (err) => active.fail(err),
+    });
     const boundUdp = udp;
     return {
       track,
+      transport,
+      refused,
+      get keepAlive() {
+        return keepAlive?.method ?? keepAliveMethod(publicHeader);
+      },
       depacketizer,
       rtcp,
       ended: active.closed.then((err) => {
@@ -241,44 +286,18 @@ function expectOk(res: RtspResponse, method: string): void {
   if (res.status < 200 || res.status >= 300) throw new HubError(ErrorCode.CAMERA_REQUEST_FAILED, `${method} answered ${res.status} ${res.reason}`);
 }
 
-/**
- * Two UDP sockets on adjacent ports, RTP's even (RFC 3550 §11), so the Transport header's
- * client_port=n-(n+1) is true for RTCP too. A port taken meanwhile means another try.
- */
-async function bindUdpPair(localAddress: string): Promise<{ rtp: UdpSocket; rtcp: UdpSocket }> {
-  const type = localAddress.includes(':') ? 'udp6' : 'udp4';
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const rtp = await bind(createSocket(type), localAddress, 0);
-    const port = rtp?.address().port;
-    if (rtp === undefined || port === undefined) continue;
-    if (port % 2 !== 0 || port === 65_535) {
-      rtp.close();
-      continue;
-    }
-    const rtcp = await bind(createSocket(type), localAddress, port + 1);
-    if (rtcp === undefined) {
-      rtp.close();
-      continue;
-    }
-    // Large enough for a burst of a 1080p I-frame between reads.
-    rtp.setRecvBufferSize(4 * 1024 * 1024);
-    return { rtp, rtcp };
-  }
-  throw new HubError(ErrorCode.CAMERA_UNREACHABLE, 'no free pair of UDP ports for RTP and RTCP');
-}
+const TRANSPORT_NAME: Record<TransportKind, string> = { tcp: 'RTP over TCP', udp: 'RTP over UDP' };
 
-function bind(socket: UdpSocket, address: string, port: number): Promise<UdpSocket | undefined> {
-  return new Promise((resolve) => {
-    socket.once('error', () => {
-      socket.close();
-      resolve(undefined);
-    });
-    socket.bind(port, address, () => {
-      socket.removeAllListeners('error');
-      // A failed send (RTCP is best effort) or a receive error must not take the process down;
-      // if no RTP arrives any more, the liveness watch says so.
-      socket.on('error', () => {});
-      resolve(socket);
-    });
-  });
+/**
+ * Every transport tried was refused. With one configured explicitly, the error names the other
+ * (and auto), so the installer sees the way forward in the first line of the log.
+ */
+function transportRefused(refused: readonly TransportRefusal[], configured: 'auto' | TransportKind): HubError {
+  const what = refused.map((r) => `${TRANSPORT_NAME[r.transport]} (SETUP answered ${r.status} ${r.reason})`).join(' and ');
+  if (configured === 'auto') return new HubError(ErrorCode.CAMERA_TRANSPORT_REFUSED, `camera refused ${what}: it offers no transport the hub speaks`);
+  const other: TransportKind = configured === 'tcp' ? 'udp' : 'tcp';
+  return new HubError(
+    ErrorCode.CAMERA_TRANSPORT_REFUSED,
+    `camera refused ${what}; camera.transport is "${configured}": set it to "${other}", or to "auto" (the default), which falls back from TCP to UDP by itself`,
+  );
 }

@@ -171,13 +171,19 @@ const cameraSchema = z
   .strictObject({
     // rtsp:// only: the client speaks RTSP over TCP (and RTP over UDP), not RTSP over TLS.
     url: z.string().regex(/^rtsp:\/\//, { message: 'expected an rtsp:// URL' }).optional(),
-    transport: z.enum(['tcp', 'udp']).default('tcp'),
+    /**
+     * RTP over TCP (interleaved) or UDP. `auto` asks for TCP and falls back to UDP when the camera
+     * refuses TCP (many UDP-only servers answer 461 or 400); `tcp`/`udp` take only that one.
+     */
+    transport: z.enum(['auto', 'tcp', 'udp']).default('auto'),
     username: z.string().min(1).max(128).optional(),
     password: z.string().min(1).max(128).optional(),
     /** Seconds of video kept in memory so a visit's clip starts before the door opens. */
     preRollS: z.int().min(1).max(60).default(10),
     /** No new frame for this long while streaming is a stall (the Wi-Fi deauthentication case). */
     stallS: z.int().min(1).max(30).default(3),
+    /** This many identical keyframes in a row are a frozen picture, a stall of its own reason. */
+    frozenKeyframes: z.int().min(2).max(30).default(3),
   })
   .superRefine((camera, ctx) => {
     if ((camera.username === undefined) !== (camera.password === undefined)) {

@@ -111,6 +111,8 @@ export enum ErrorCode {
   CAMERA_NOT_STREAMING = 410,
   /** A live viewer fell too far behind and was dropped. */
   CAMERA_VIEWER_TOO_SLOW = 411,
+  /** The camera refused the RTP transport camera.transport names (SETUP answered 461 or 400). */
+  CAMERA_TRANSPORT_REFUSED = 412,
 
   // 5xx cloud
   // 500–549: the cloud link, outbox, downlink intake and embedded broker (hub/cloud)

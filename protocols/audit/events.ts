@@ -21,6 +21,7 @@ const ms = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 const transport = z.enum(['ble', 'cloud', 'lan', 'keypad', 'cli']);
 const seq = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 const downlinkKind = z.enum(['grants', 'revocations', 'keys', 'commands', 'time']);
+const stallReason = z.enum(['silence', 'disconnected', 'frozen-picture', 'frozen-timestamps']);
 
 /** Most (kind, reason) pairs one `downlink.refusals` entry lists. */
 export const MAX_REFUSAL_KINDS = 64;
@@ -55,7 +56,10 @@ export const AUDIT_EVENTS = {
   },
   jam: { security: true, body: z.strictObject({ during: z.enum(['lock', 'unlock', 'idle']) }) },
   door: { security: true, body: z.strictObject({ state: z.enum(['open', 'closed']), visitId: hex(64).optional() }) },
-  'camera.stall': { security: false, body: z.strictObject({ silentMs: ms, visitId: hex(64).optional() }) },
+  /** Pictures stopped: one entry per outage, from its last picture (hub/camera/liveness.ts gives the reasons). */
+  'camera.stall': { security: false, body: z.strictObject({ silentMs: ms, reason: stallReason.optional(), visitId: hex(64).optional() }) },
+  /** Pictures came back: the outage's length, from its last picture to the first new one. */
+  'camera.recovered': { security: false, body: z.strictObject({ outageMs: ms, reason: stallReason.optional(), visitId: hex(64).optional() }) },
   clip: {
     security: false,
     body: z.strictObject({ clipId: text(64), state: z.enum(['started', 'finished', 'deleted']), visitId: hex(64).optional() }),

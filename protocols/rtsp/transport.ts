@@ -44,3 +44,25 @@ function pair(text: string, min: number, max: number): { rtp: number; rtcp: numb
   if (a < min || b < min || a > max || b > max) return undefined;
   return { rtp: a, rtcp: b };
 }
+
+export type TransportKind = 'tcp' | 'udp';
+
+/**
+ * The Transport header of a SETUP request (§12.39): RTP and RTCP interleaved on channels 0-1 of
+ * the RTSP connection (§10.12), or RTP over UDP to an even client port with RTCP on the next
+ * (RFC 3550 §11).
+ */
+export function transportRequest(kind: TransportKind, clientRtpPort?: number): string {
+  if (kind === 'tcp') return 'RTP/AVP/TCP;unicast;interleaved=0-1';
+  if (clientRtpPort === undefined) throw new RangeError('RTP over UDP needs a client port');
+  return `RTP/AVP;unicast;client_port=${clientRtpPort}-${clientRtpPort + 1}`;
+}
+
+/**
+ * A SETUP answer that refuses the transport rather than the stream: 461 Unsupported Transport
+ * (§11.4.16), or 400 Bad Request, which some servers give a lower transport they do not take.
+ * Another transport may then work where retrying the same one never will.
+ */
+export function refusesTransport(status: number): boolean {
+  return status === 461 || status === 400;
+}

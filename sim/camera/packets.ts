@@ -1,4 +1,5 @@
-import { NalType, nalType, packetizeNal, stapA } from '../../protocols/rtsp/h264.js';
+import { NalType, nalType } from '../../protocols/rtsp/h264.js';
+import { packetizeNal, stapA } from '../../protocols/rtsp/h264-packetizer.js';
 import { serializeRtp } from '../../protocols/rtsp/rtp.js';
 import type { ClipFrame, H264Clip } from './clip.js';
 

@@ -1,35 +1,26 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock, Timer } from '../../hub/system/clock.js';
 import { verifyDigest, type Credentials } from '../../protocols/rtsp/auth.js';
 import { header, RtspReader, serializeInterleaved, serializeResponse, type Header, type RtspRequest } from '../../protocols/rtsp/message.js';
-import { lsrOf, ntpOf, parseRtcp, serializeRtcp, type RtcpPacket, type SenderReport } from '../../protocols/rtsp/rtcp.js';
+import { lsrOf, ntpOf, parseRtcp, serializeRtcp, type SenderReport } from '../../protocols/rtsp/rtcp.js';
 import { buildH264Sdp } from '../../protocols/rtsp/sdp.js';
 import { loadH264Clip, type H264Clip } from './clip.js';
-import { CLOCK_RATE, framePackets, PAYLOAD_TYPE, type RtpSender } from './packets.js';
+import { noFaults, type CameraFaults } from './faults.js';
+import { framePackets, PAYLOAD_TYPE, type RtpSender } from './packets.js';
+import { PictureSource } from './picture-source.js';
+import { keepLast, newStats, STATS_KEPT_SESSIONS, type SimCameraStats } from './stats.js';
+import { bindUdpPair } from './udp.js';
+
+export type { CameraFaults } from './faults.js';
+export type { ReceivedRtcp, SimCameraStats } from './stats.js';
 
 /**
  * A door camera on the LAN, in TypeScript: RTSP/1.0 (RFC 2326) with Digest auth, one H.264 track
- * played in real time in a loop, RTP over TCP interleaved or UDP. Fault switches reproduce what
- * real cameras and attackers do; they can be flipped while sessions run.
+ * played in real time in a loop, RTP over TCP interleaved or UDP. Fault switches (./faults.ts)
+ * reproduce what real cameras, relays and attackers do; they can be flipped while sessions run.
  */
-export interface CameraFaults {
-  /** Keep TCP and answer RTSP, but send no RTP: the Wi-Fi deauthentication case. */
-  freeze: boolean;
-  /** Drop every Nth RTP packet (0: none). */
-  dropEvery: number;
-  /** Write binary junk into the RTSP/interleaved stream once, then go on. */
-  garbage: boolean;
-  /** Answer the next request with a header that never ends, one line at a time. */
-  slowLoris: boolean;
-  /** Close the TCP connection halfway through the next GOP. */
-  closeMidGop: boolean;
-  /** Answer every request 401, whatever the credentials. */
-  refuseAuth: boolean;
-  /** Send one malformed RTCP packet, then an APP packet, on the next sender report. */
-  badRtcp: boolean;
-}
 
 export interface SimCameraOptions {
   clock: Clock;
@@ -44,13 +35,8 @@ export interface SimCameraOptions {
   sessionTimeoutS?: number;
   /** How often each playing session gets an RTCP sender report (RFC 3550 §6.4.1); 0: never. Default 5000. */
   senderReportMs?: number;
-}
-
-/** An RTCP compound packet the camera received from a client, parsed. */
-export interface ReceivedRtcp {
-  /** The session it came in on (TCP), or undefined for the UDP RTCP port. */
-  readonly session: string | undefined;
-  readonly packets: readonly RtcpPacket[];
+  /** Fault switches on from the start (they can be flipped later through `faults`). */
+  faults?: Partial<CameraFaults>;
 }
 
 interface Session {
@@ -61,6 +47,10 @@ interface Session {
   udp: { host: string; port: number } | undefined;
   channel: number;
   playing: boolean;
+  /** Ended by the camera (faults.expireAfterS): its id is answered 454 from then on. */
+  expired: boolean;
+  /** When a request last named the session (monotonic ms on the camera's clock). */
+  refreshedAt: number;
   framesSent: number;
   /** What an SR counts (§6.4.1): packets and payload octets sent. */
   packetsSent: number;
@@ -71,26 +61,10 @@ interface Session {
 }
 
 export class SimCamera {
-  readonly faults: CameraFaults = { freeze: false, dropEvery: 0, garbage: false, slowLoris: false, closeMidGop: false, refuseAuth: false, badRtcp: false };
-  readonly stats = {
-    connections: 0,
-    requests: [] as string[],
-    rtpPackets: 0,
-    droppedPackets: 0,
-    /** RTCP the clients sent (receiver reports, SDES, BYE), in arrival order. */
-    rtcp: [] as ReceivedRtcp[],
-    /** RTCP that did not parse. */
-    badRtcp: 0,
-    /** Sender reports sent: the session, the SSRC and the LSR value a client should echo. */
-    senderReports: [] as Array<{ session: string; ssrc: number; lsr: number }>,
-    /** Per session: sequence numbers dropped by the drop switch. */
-    dropped: new Map<string, number[]>(),
-    /** Clip switches done (switchClip). */
-    clipSwitches: 0,
-  };
-  #clip: H264Clip;
-  #nextClip: H264Clip | undefined;
-  readonly #opts: Required<Omit<SimCameraOptions, 'credentials' | 'clipPath'>> & { credentials: Credentials | undefined };
+  readonly faults: CameraFaults = noFaults();
+  readonly stats: SimCameraStats = newStats();
+  readonly #source: PictureSource;
+  readonly #opts: Required<Omit<SimCameraOptions, 'credentials' | 'clipPath' | 'faults'>> & { credentials: Credentials | undefined };
   readonly #sessions = new Set<Session>();
   readonly #nonce = randomBytes(16).toString('hex');
   #server: Server | undefined;
@@ -98,13 +72,13 @@ export class SimCamera {
   #udpRtcp: UdpSocket | undefined;
   #ticker: Timer | undefined;
   #reporter: Timer | undefined;
-  #frame = 0;
-  #rtpTime = randomInt(0, 2 ** 32);
   #packetCount = 0;
   #port = 0;
 
   constructor(options: SimCameraOptions) {
-    this.#clip = loadH264Clip(options.clipPath, options.fps ?? 30);
+    const source = new PictureSource(loadH264Clip(options.clipPath, options.fps ?? 30), options.fps ?? 30);
+    this.#source = source;
+    Object.assign(this.faults, options.faults);
     this.#opts = {
       clock: options.clock,
       fps: options.fps ?? 30,
@@ -121,7 +95,7 @@ export class SimCamera {
 
   /** The clip playing now. */
   get clip(): H264Clip {
-    return this.#clip;
+    return this.#source.clip;
   }
 
   /**
@@ -130,7 +104,7 @@ export class SimCamera {
    * sessions already set up still describes the old one.
    */
   switchClip(path: string): void {
-    this.#nextClip = loadH264Clip(path, this.#opts.fps);
+    this.#source.switchClip(path);
   }
 
   /** The URL without credentials. */
@@ -185,6 +159,10 @@ export class SimCamera {
 
   #accept(socket: Socket): void {
     this.stats.connections++;
+    if (this.faults.down) {
+      socket.destroy();
+      return;
+    }
     socket.setNoDelay(true);
     const session: Session = {
       socket,
@@ -193,6 +171,8 @@ export class SimCamera {
       udp: undefined,
       channel: 0,
       playing: false,
+      expired: false,
+      refreshedAt: this.#opts.clock.monotonic(),
       framesSent: 0,
       packetsSent: 0,
       octetsSent: 0,
@@ -244,9 +224,16 @@ export class SimCamera {
       return this.#reply(session, req, 401, 'Unauthorized', [['WWW-Authenticate', `Digest realm="${this.#opts.realm}", nonce="${this.#nonce}", qop="auth", algorithm=MD5`]]);
     }
     const base = this.url;
+    const named = header(req, 'Session')?.split(';')[0]?.trim();
+    if (named !== undefined) {
+      // §12.37: a request naming the session keeps it alive, unless it has already ended.
+      if (named !== session.id || session.expired) return this.#reply(session, req, 454, 'Session Not Found');
+      if (!(req.method === 'GET_PARAMETER' && this.faults.noGetParameter)) session.refreshedAt = this.#opts.clock.monotonic();
+    }
+    const methods = `OPTIONS, DESCRIBE, SETUP, PLAY, ${this.faults.noGetParameter ? '' : 'GET_PARAMETER, '}TEARDOWN`;
     switch (req.method) {
       case 'OPTIONS':
-        return this.#reply(session, req, 200, 'OK', [['Public', 'OPTIONS, DESCRIBE, SETUP, PLAY, GET_PARAMETER, TEARDOWN']]);
+        return this.#reply(session, req, 200, 'OK', [['Public', methods]]);
       case 'DESCRIBE': {
         const sdp = buildH264Sdp({ sessionName: 'keyhub sim camera', origin: this.#opts.host, payloadType: PAYLOAD_TYPE, sps: this.clip.sps, pps: this.clip.pps, control: 'trackID=0' });
         return this.#reply(session, req, 200, 'OK', [['Content-Base', `${base}/`], ['Content-Type', 'application/sdp']], sdp);
@@ -254,10 +241,11 @@ export class SimCamera {
       case 'SETUP':
         return this.#setup(session, req);
       case 'PLAY':
-        if (header(req, 'Session')?.split(';')[0] !== session.id) return this.#reply(session, req, 454, 'Session Not Found');
+        if (named === undefined) return this.#reply(session, req, 454, 'Session Not Found');
         session.playing = true;
-        return this.#reply(session, req, 200, 'OK', [['Session', session.id], ['RTP-Info', `url=${base}/trackID=0;seq=${session.sender.sequence & 0xffff};rtptime=${this.#rtpTime >>> 0}`]]);
+        return this.#reply(session, req, 200, 'OK', [['Session', session.id], ['RTP-Info', `url=${base}/trackID=0;seq=${session.sender.sequence & 0xffff};rtptime=${this.#source.rtpTime}`]]);
       case 'GET_PARAMETER':
+        if (this.faults.noGetParameter) return this.#reply(session, req, 405, 'Method Not Allowed', [['Allow', methods]]);
         return this.#reply(session, req, 200, 'OK', [['Session', session.id]]);
       case 'TEARDOWN':
         session.playing = false;
@@ -265,20 +253,29 @@ export class SimCamera {
         session.socket.end();
         return;
       default:
-        return this.#reply(session, req, 405, 'Method Not Allowed', [['Allow', 'OPTIONS, DESCRIBE, SETUP, PLAY, GET_PARAMETER, TEARDOWN']]);
+        return this.#reply(session, req, 405, 'Method Not Allowed', [['Allow', methods]]);
     }
   }
 
   #setup(session: Session, req: RtspRequest): void {
     const transport = header(req, 'Transport') ?? '';
+    if (session.expired) {
+      // A new session on the same connection after the old one ended.
+      session.id = randomBytes(8).toString('hex');
+      session.expired = false;
+    }
+    session.refreshedAt = this.#opts.clock.monotonic();
     const sessionHeader: Header = ['Session', `${session.id};timeout=${this.#opts.sessionTimeoutS}`];
     const interleaved = /interleaved=(\d+)(?:-(\d+))?/.exec(transport);
     if (/RTP\/AVP\/TCP/i.test(transport) && interleaved !== null) {
+      // A UDP-only server: some answer 461 Unsupported Transport (RFC 2326 §11.4.16), some 400.
+      const refusal = this.faults.refuseTcp;
+      if (refusal !== 0) return this.#reply(session, req, refusal, refusal === 461 ? 'Unsupported Transport' : 'Bad Request');
       session.channel = Number(interleaved[1]);
       return this.#reply(session, req, 200, 'OK', [sessionHeader, ['Transport', `RTP/AVP/TCP;unicast;interleaved=${session.channel}-${session.channel + 1};ssrc=${session.sender.ssrc.toString(16).padStart(8, '0')}`]]);
     }
     const clientPort = /client_port=(\d+)(?:-(\d+))?/.exec(transport);
-    if (clientPort !== null) {
+    if (clientPort !== null && !this.faults.refuseUdp) {
       const remote = session.socket.remoteAddress ?? '127.0.0.1';
       session.udp = { host: remote.replace(/^::ffff:/, ''), port: Number(clientPort[1]) };
       const local = this.#udp?.address().port ?? 0; // and RTCP on local + 1
@@ -298,20 +295,12 @@ export class SimCamera {
   }
 
   #tick(): void {
-    if (this.#nextClip !== undefined && this.#clip.frames[this.#frame]?.key === true) {
-      this.#clip = this.#nextClip;
-      this.#nextClip = undefined;
-      this.#frame = 0;
-      this.stats.clipSwitches++;
-    }
-    const clip = this.#clip;
-    const frame = clip.frames[this.#frame];
-    if (frame === undefined) return;
-    const rtpTime = this.#rtpTime;
-    const midGop = this.#frame % clip.gop === Math.floor(clip.gop / 2);
-    this.#frame = (this.#frame + 1) % clip.frames.length;
-    // The clock rate is 90 kHz for all video (RFC 6184 §8.2.1); timestamps keep rising across loops.
-    this.#rtpTime = (this.#rtpTime + Math.round(CLOCK_RATE / this.#opts.fps)) >>> 0;
+    if (this.faults.down) this.dropConnections();
+    this.#expire();
+    const picture = this.#source.next(this.faults);
+    this.stats.clipSwitches = this.#source.clipSwitches;
+    if (picture === undefined) return;
+    const { clip, frame, rtpTime, midGop } = picture;
     for (const session of this.#sessions) {
       if (!session.playing) continue;
       if (this.faults.garbage) {
@@ -332,6 +321,19 @@ export class SimCamera {
       if (session.socket.writableLength > 8 * 1024 * 1024) continue;
       packets.forEach((p, i) => this.#send(session, p, firstSeq + i));
       session.framesSent++;
+    }
+  }
+
+  /** Ends the sessions no request named for faults.expireAfterS (RFC 2326 §12.37). */
+  #expire(): void {
+    const afterMs = this.faults.expireAfterS * 1000;
+    if (afterMs <= 0) return;
+    const now = this.#opts.clock.monotonic();
+    for (const session of this.#sessions) {
+      if (!session.playing || now - session.refreshedAt <= afterMs) continue;
+      session.expired = true;
+      session.playing = false;
+      this.stats.expiredSessions++;
     }
   }
 
@@ -362,7 +364,7 @@ export class SimCamera {
         this.#sendRtcp(session, Uint8Array.from([0x81, 200, 0x00, 0x40, 1, 2, 3, 4]));
         this.#sendRtcp(session, Uint8Array.from([0x80, 204, 0, 2, 0, 0, 0, 1, 0x6b, 0x65, 0x79, 0x68]));
       }
-      const sr: SenderReport = { type: 'sr', ssrc: session.sender.ssrc, ...ntp, rtpTimestamp: this.#rtpTime >>> 0, packetCount: session.packetsSent, octetCount: session.octetsSent, reports: [] };
+      const sr: SenderReport = { type: 'sr', ssrc: session.sender.ssrc, ...ntp, rtpTimestamp: this.#source.rtpTime, packetCount: session.packetsSent, octetCount: session.octetsSent, reports: [] };
       const packet = serializeRtcp([sr, { type: 'sdes', chunks: [{ ssrc: session.sender.ssrc, cname: `sim-camera@${this.#opts.host}` }] }]);
       keepLast(this.stats.senderReports, { session: session.id, ssrc: session.sender.ssrc, lsr: lsrOf(sr) });
       this.#sendRtcp(session, packet);
@@ -381,43 +383,4 @@ export class SimCamera {
       this.stats.badRtcp++;
     }
   }
-}
-
-/** How many records each stats list keeps (the newest), and how many sessions' drop lists. */
-const STATS_KEPT_RECORDS = 10_000;
-const STATS_KEPT_SESSIONS = 64;
-
-function keepLast<T>(list: T[], item: T): void {
-  list.push(item);
-  if (list.length > STATS_KEPT_RECORDS) list.splice(0, list.length - STATS_KEPT_RECORDS);
-}
-
-async function bindUdpPair(host: string): Promise<{ rtp: UdpSocket; rtcp: UdpSocket }> {
-  const type = host.includes(':') ? 'udp6' : 'udp4';
-  const bind = (port: number): Promise<UdpSocket | undefined> =>
-    new Promise((resolve) => {
-      const socket = createSocket(type);
-      socket.once('error', () => {
-        socket.close();
-        resolve(undefined);
-      });
-      socket.bind(port, host, () => {
-        socket.removeAllListeners('error');
-        // A send to a client that went away fails asynchronously; the sim goes on.
-        socket.on('error', () => undefined);
-        resolve(socket);
-      });
-    });
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const rtp = await bind(0);
-    const port = rtp?.address().port ?? 1;
-    if (rtp === undefined || port % 2 !== 0) {
-      rtp?.close();
-      continue;
-    }
-    const rtcp = await bind(port + 1);
-    if (rtcp !== undefined) return { rtp, rtcp };
-    rtp.close();
-  }
-  throw new Error('sim camera: no free UDP port pair');
 }

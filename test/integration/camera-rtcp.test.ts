@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { rtcpIntervalMs, type ReceiverReport, type RtcpPacket } from '../../protocols/rtsp/rtcp.js';
+import type { ReceiverReport, RtcpPacket } from '../../protocols/rtsp/rtcp.js';
+import { rtcpIntervalMs } from '../../protocols/rtsp/rtcp-reception.js';
 import { realPause, startRig, until, type Rig } from '../support/camera-harness.js';
 
 let rig: Rig | undefined;

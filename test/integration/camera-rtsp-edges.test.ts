@@ -30,7 +30,7 @@ afterEach(async () => {
 });
 
 async function open(url: string, extra: { responseTimeoutMs?: number } = {}) {
-  return openRtspSession({ url, credentials: undefined, transport: 'tcp', clock: systemClock(), log: silentLog(), responseTimeoutMs: extra.responseTimeoutMs ?? 5_000, onAccessUnit: () => {} });
+  return openRtspSession({ url, credentials: undefined, transports: ['tcp'], clock: systemClock(), log: silentLog(), responseTimeoutMs: extra.responseTimeoutMs ?? 5_000, onAccessUnit: () => {} });
 }
 
 describe('stopping the camera while it connects', () => {

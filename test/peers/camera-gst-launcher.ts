@@ -14,8 +14,8 @@ export interface GstCamera {
 }
 
 /** Starts gst-rtsp-server (see camera-gst-rtsp-server.py) and resolves once it listens. */
-export async function startGstCamera(credentials?: { username: string; password: string }, options: { gstDebug?: string } = {}): Promise<GstCamera> {
-  const args = credentials === undefined ? [LAUNCHER] : [LAUNCHER, credentials.username, credentials.password];
+export async function startGstCamera(credentials?: { username: string; password: string }, options: { gstDebug?: string; udpOnly?: boolean } = {}): Promise<GstCamera> {
+  const args = [LAUNCHER, ...(options.udpOnly === true ? ['--udp-only'] : []), ...(credentials === undefined ? [] : [credentials.username, credentials.password])];
   const env = options.gstDebug === undefined ? process.env : { ...process.env, GST_DEBUG: options.gstDebug, GST_DEBUG_NO_COLOR: '1' };
   const child: ChildProcessWithoutNullStreams = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';

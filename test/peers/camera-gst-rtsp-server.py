@@ -1,9 +1,11 @@
 """A real RTSP camera no one here wrote: gst-rtsp-server serving a live H.264 test pattern.
 
-Usage: camera-gst-rtsp-server.py [user password]
+Usage: camera-gst-rtsp-server.py [--udp-only] [user password]
 Binds 127.0.0.1 on a free port, prints one JSON line {"port": N, "path": "/cam"} when ready, and
 exits when its stdin closes, so it never outlives the test that started it. With a user and a
-password, the mount requires RTSP Digest authentication (RFC 2617), as a real camera does.
+password, the mount requires RTSP Digest authentication (RFC 2617), as a real camera does. With
+--udp-only the mount offers RTP over UDP alone and refuses an interleaved (TCP) SETUP, as many
+cameras and relays do.
 """
 import json
 import os
@@ -32,8 +34,13 @@ factory = GstRtspServer.RTSPMediaFactory()
 factory.set_launch(PIPELINE)
 factory.set_shared(True)
 
-if len(sys.argv) == 3:
-    user, password = sys.argv[1], sys.argv[2]
+args = sys.argv[1:]
+if args[:1] == ["--udp-only"]:
+    factory.set_protocols(GstRtsp.RTSPLowerTrans.UDP)
+    args = args[1:]
+
+if len(args) == 2:
+    user, password = args[0], args[1]
     auth = GstRtspServer.RTSPAuth()
     auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
     token = GstRtspServer.RTSPToken()

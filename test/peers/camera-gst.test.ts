@@ -9,12 +9,12 @@ import { openStore, type Store } from '../../hub/store/store.js';
 import { systemClock } from '../../hub/system/clock.js';
 import { ErrorCode } from '../../hub/system/errors.js';
 import { RtspProtocolError } from '../../protocols/rtsp/errors.js';
-import { H264Depacketizer } from '../../protocols/rtsp/h264.js';
+import { H264Depacketizer } from '../../protocols/rtsp/h264-depacketizer.js';
 import { RtspReader } from '../../protocols/rtsp/message.js';
 import { parseRtcp } from '../../protocols/rtsp/rtcp.js';
 import { parseRtp } from '../../protocols/rtsp/rtp.js';
 import { ffprobe } from '../support/camera-ffprobe.js';
-import { until } from '../support/camera-harness.js';
+import { capturedLog, until } from '../support/camera-harness.js';
 import { silentLog } from '../support/silent-log.js';
 import { tempDir } from '../support/temp-dir.js';
 import { recordingProxy, startGstCamera, type GstCamera } from './camera-gst-launcher.js';
@@ -95,6 +95,23 @@ describe('gst-rtsp-server (a real RTSP camera stack)', () => {
       await until(() => cam.healthy() && frames.length > 30, 'healthy over UDP', 20_000);
     } finally {
       await cam.stop();
+    }
+  });
+
+  it('with the default transport (auto), streams from a gst-rtsp-server that takes only UDP: TCP refused with 461, then UDP on the same connection', async () => {
+    const udpOnly = await startGstCamera(CREDENTIALS, { udpOnly: true });
+    const { log, lines } = capturedLog();
+    const cam = new Camera({ url: udpOnly.url, credentials: CREDENTIALS, clock: systemClock(), log, preRollS: 2 });
+    const frames: Frame[] = [];
+    cam.onFrame((f) => frames.push(f));
+    cam.start();
+    try {
+      await until(() => cam.healthy() && frames.length > 30, 'healthy over UDP', 20_000);
+      expect(cam.status()).toMatchObject({ configuredTransport: 'auto', transport: 'udp', state: 'streaming' });
+      expect(lines.join('')).toContain('camera session playing over RTP/UDP (the camera refused tcp 461');
+    } finally {
+      await cam.stop();
+      await udpOnly.stop();
     }
   });
 

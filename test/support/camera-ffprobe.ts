@@ -31,3 +31,13 @@ export async function ffprobe(path: string): Promise<Probe> {
     errors: stderr.trim(),
   };
 }
+
+/** The presentation times (s) ffprobe reads for each video packet of a clip, in file order. */
+export async function ffprobePacketTimes(path: string): Promise<number[]> {
+  const { stdout } = await run('/usr/bin/ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', path]);
+  return stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && l !== 'N/A')
+    .map(Number);
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { toLengthPrefixed, type AccessUnit } from '../../protocols/rtsp/h264.js';
+import { toLengthPrefixed } from '../../protocols/rtsp/h264.js';
+import type { AccessUnit } from '../../protocols/rtsp/h264-depacketizer.js';
 import { Fmp4Muxer } from '../../hub/camera/fmp4.js';
 import type { Frame } from '../../hub/camera/frame.js';
 import { playablePrefix, topLevelBoxes } from '../../hub/camera/mp4-boxes.js';

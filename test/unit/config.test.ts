@@ -76,7 +76,7 @@ describe('defaults per mode', () => {
       access: { clockSkewS: 300, rssiFloorDbm: -70, cloudRadiusM: 50 },
       audit: { checkpointEvery: 100, retentionDays: 365 },
       cloud: { broker: 'embedded', port: 8883, refusals: { inFullPerKind: 5, inFullTotal: 20, intervalS: 60 } },
-      camera: { transport: 'tcp', preRollS: 10, stallS: 3 },
+      camera: { transport: 'auto', preRollS: 10, stallS: 3, frozenKeyframes: 3 },
     });
     expect(loaded.path).toBe(file);
     expect(loaded.fileFound).toBe(false);
@@ -318,11 +318,12 @@ describe('KEYHUB_* environment overrides', () => {
       { name: 'KEYHUB_CLOUD__REFUSALS__IN_FULL_TOTAL', path: 'cloud.refusals.inFullTotal', kind: 'integer', expected: 'an integer from 1 to 10000' },
       { name: 'KEYHUB_CLOUD__REFUSALS__INTERVAL_S', path: 'cloud.refusals.intervalS', kind: 'integer', expected: 'an integer from 1 to 86400' },
       { name: 'KEYHUB_CAMERA__URL', path: 'camera.url', kind: 'string', expected: 'a string' },
-      { name: 'KEYHUB_CAMERA__TRANSPORT', path: 'camera.transport', kind: 'enum', expected: 'one of tcp|udp' },
+      { name: 'KEYHUB_CAMERA__TRANSPORT', path: 'camera.transport', kind: 'enum', expected: 'one of auto|tcp|udp' },
       { name: 'KEYHUB_CAMERA__USERNAME', path: 'camera.username', kind: 'string', expected: 'a string' },
       { name: 'KEYHUB_CAMERA__PASSWORD', path: 'camera.password', kind: 'string', expected: 'a string' },
       { name: 'KEYHUB_CAMERA__PRE_ROLL_S', path: 'camera.preRollS', kind: 'integer', expected: 'an integer from 1 to 60' },
       { name: 'KEYHUB_CAMERA__STALL_S', path: 'camera.stallS', kind: 'integer', expected: 'an integer from 1 to 30' },
+      { name: 'KEYHUB_CAMERA__FROZEN_KEYFRAMES', path: 'camera.frozenKeyframes', kind: 'integer', expected: 'an integer from 2 to 30' },
     ]);
   });
 
@@ -534,6 +535,7 @@ describe('properties of numeric env overrides', () => {
     { name: 'KEYHUB_CLOUD__REFUSALS__INTERVAL_S', path: ['cloud', 'refusals', 'intervalS'], min: 1, max: 86_400, int: true },
     { name: 'KEYHUB_CAMERA__PRE_ROLL_S', path: ['camera', 'preRollS'], min: 1, max: 60, int: true },
     { name: 'KEYHUB_CAMERA__STALL_S', path: ['camera', 'stallS'], min: 1, max: 30, int: true },
+    { name: 'KEYHUB_CAMERA__FROZEN_KEYFRAMES', path: ['camera', 'frozenKeyframes'], min: 2, max: 30, int: true },
   ] as const;
   type Numeric = (typeof numeric)[number];
 

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RtspProtocolError } from '../../protocols/rtsp/errors.js';
-import { H264Depacketizer, NalType, nalType, packetizeNal, stapA, toLengthPrefixed, type AccessUnit } from '../../protocols/rtsp/h264.js';
+import { NalType, nalType, toLengthPrefixed } from '../../protocols/rtsp/h264.js';
+import { H264Depacketizer, type AccessUnit } from '../../protocols/rtsp/h264-depacketizer.js';
+import { packetizeNal, stapA } from '../../protocols/rtsp/h264-packetizer.js';
 import { RtspReader, serializeInterleaved } from '../../protocols/rtsp/message.js';
 import { avcCodecString, parseSps } from '../../protocols/rtsp/h264-sps.js';
 import { emptyRtpHeader, parseRtp, readRtpHeader, serializeRtp, TimestampUnwrapper, type RtpPacket } from '../../protocols/rtsp/rtp.js';

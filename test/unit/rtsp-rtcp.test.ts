@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RtspProtocolError } from '../../protocols/rtsp/errors.js';
-import { lsrOf, ntpOf, parseRtcp, ReceptionStats, rtcpIntervalMs, serializeRtcp, type ReportBlock, type RtcpPacket, type SenderReport } from '../../protocols/rtsp/rtcp.js';
+import { lsrOf, ntpOf, parseRtcp, serializeRtcp, type ReportBlock, type RtcpPacket, type SenderReport } from '../../protocols/rtsp/rtcp.js';
+import { ReceptionStats, rtcpIntervalMs } from '../../protocols/rtsp/rtcp-reception.js';
 import { parseTransport } from '../../protocols/rtsp/transport.js';
 
 /** `npm run fuzz:camera` scales every fuzz run up; `npm test` runs the short version. */
