@@ -56,6 +56,21 @@ describe('Z-Wave lock faults', () => {
     expect(rig.lock.state().bolt).toBe('unknown');
   });
 
+  it('a keypad code that times out is not in the error: the message names the slot only', async () => {
+    const clock = new FakeClock();
+    rig = await startRig({ driver: { clock, commandTimeoutMs: 8000 } });
+    const sim = rig.sim as KwiksetLock;
+    sim.silent = true;
+    const outcome = rig.lock.setCode(14, '90817263').catch((e: unknown) => e);
+    await eventually(() => sim.received.includes('UserCodeCCSet'));
+    await clock.advance(8000);
+    const err = await outcome;
+    expect(codeOf(err)).toBe(ErrorCode.LOCK_TIMEOUT);
+    expect((err as Error).message).toContain('setCode:14');
+    expect((err as Error).message).not.toContain('90817263');
+    sim.silent = false;
+  });
+
   it('keeps a quiet lock from reading unknown: it asks the lock before the state max age runs out', async () => {
     const clock = new FakeClock();
     rig = await startRig({ driver: { clock, stateMaxAgeMs: 60_000 } });

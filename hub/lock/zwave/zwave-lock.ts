@@ -180,7 +180,7 @@ class ZwaveLockDriver implements ZwaveLock {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#queue.run(`setCode:${slot}:${code}`, () => setCode(this.#readyNode(), slot, code));
+    return this.#queue.run(`setCode:${slot}:${code}`, () => setCode(this.#readyNode(), slot, code), { label: `setCode:${slot}` });
   }
 
   clearCode(slot: number): Promise<void> {
