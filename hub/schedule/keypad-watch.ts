@@ -49,8 +49,10 @@ export class KeypadWatch {
   }
 
   handle(event: LockEvent): void {
-    if (event.kind === 'unlocked' && event.by === 'keypad') this.#unlocked(event.slot, event.atMs);
-    else if (event.kind === 'wrong-code') this.#wrongCode(event.lockedOut, event.atMs);
+    // Judged on the schedule's own clock at receipt, the one its windows are evaluated on.
+    const atMs = this.#d.clock.now();
+    if (event.kind === 'unlocked' && event.by === 'keypad') this.#unlocked(event.slot, atMs);
+    else if (event.kind === 'wrong-code') this.#wrongCode(event.lockedOut, atMs);
   }
 
   #unlocked(slot: number | undefined, atMs: number): void {

@@ -13,7 +13,8 @@ import { scheduleModule, type ScheduleModule, type ScheduleModuleSettings } from
 import type { ScheduleNotification } from '../../hub/schedule/notifications.js';
 import type { Store } from '../../hub/store/store.js';
 import { FakeClock } from '../../hub/system/fake-clock.js';
-import type { KwiksetLock } from '../../sim/lock/zwave/kwikset-lock.js';
+import type { ZwaveLockOptions } from '../../hub/lock/zwave/zwave-lock.js';
+import type { KwiksetLock, KwiksetOptions } from '../../sim/lock/zwave/kwikset-lock.js';
 import { auditLogOn, openAuditStore } from './audit-store.js';
 import { silentLog } from './silent-log.js';
 import { tempDir } from './temp-dir.js';
@@ -60,13 +61,19 @@ export async function startScheduleRig(
     zwave?: Rig;
     /** Runs on this in-memory lock instead of the Z-Wave rig. */
     memory?: Lock;
+    /** For the Z-Wave rig this makes: the driver's options, the simulated lock's. */
+    driver?: Partial<ZwaveLockOptions>;
+    sim?: KwiksetOptions;
     lock?: (lock: Lock) => Lock;
     backoff?: { minMs: number; maxMs: number };
     watchMs?: number;
   } = {},
 ): Promise<ScheduleRig> {
   const clock = new FakeClock({ wallMs: options.wallMs ?? Date.UTC(2026, 10, 23, 6, 0) });
-  const zwave = options.memory === undefined ? (options.zwave ?? (await startRig())) : (undefined as unknown as Rig);
+  // The simulated lock keeps the fake clock too, so its log of Sets says when they happened in
+  // schedule time (motorMs 0 and no S2: the sim sets no timers of its own).
+  const zwave =
+    options.memory === undefined ? (options.zwave ?? (await startRig({ sim: { clock, ...options.sim }, driver: options.driver ?? {} }))) : (undefined as unknown as Rig);
   const sim = zwave?.sim as KwiksetLock;
   const dir = tempDir('keyhub-schedule-');
   const store = await openAuditStore(dir.path);
