@@ -48,6 +48,8 @@ export interface ScheduleModule extends Module {
   nextEdgeAtMs(): number | undefined;
   /** Wrong codes counted at the keypad in the current window. */
   wrongCodeCount(): number;
+  /** Reads every slot back now and re-syncs what differs; resolves once done. */
+  reconcile(): Promise<void>;
 }
 
 export function scheduleModule(deps: ScheduleModuleDeps): ScheduleModule {
@@ -171,5 +173,10 @@ export function scheduleModule(deps: ScheduleModuleDeps): ScheduleModule {
     idle: () => started().sync.idle(),
     nextEdgeAtMs: () => started().edges.nextAtMs,
     wrongCodeCount: () => started().keypad.wrongCodeCount(),
+    async reconcile() {
+      const { sync } = started();
+      sync.reconcileSoon();
+      await sync.idle();
+    },
   };
 }
