@@ -11,9 +11,14 @@ import { cameraAuditModule } from './camera/camera-audit.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
 import { lockAuditModule } from './lock/lock-audit.js';
 import { lockDriverFor } from './lock/module.js';
+import { logNotifier } from './schedule/notifications.js';
+import { scheduleModule } from './schedule/module.js';
 import { auditModule } from './store/audit-module.js';
 import { storeModule } from './store/module.js';
 import { hubId } from './store/daemon-runs.js';
+import type { Lock } from './lock/lock.js';
+import type { AuditLog } from './store/audit-log.js';
+import type { Store } from './store/store.js';
 import type { Clock } from './system/clock.js';
 import { ErrorCode, ExitCode, HubError, exitCodeFor } from './system/errors.js';
 import { startAll, stopWithin, type Module } from './system/lifecycle.js';
@@ -88,6 +93,8 @@ export function composeModules(
           log: deps.log.child({ module: 'cloud' }),
           version: deps.version,
         });
+  // Guest and service codes on the keypad: after the lock, so its boot reconcile finds it running.
+  const schedule = lock === undefined ? undefined : scheduleFor(config.schedule, { store: () => store.store(), lock, audit: () => audit.log(), ...deps });
   // The door camera: streaming from start so a visit's clip has its pre-roll; stalls are audited.
   const camera = cameraFor(config.camera, deps);
   const { onAuditFailure } = deps;
@@ -103,10 +110,34 @@ export function composeModules(
     access,
     ...bridges,
     ...(lock === undefined ? [] : [lock]),
+    ...(schedule === undefined ? [] : [schedule]),
     ...(camera === undefined ? [] : [camera]),
     ...(cloud?.modules ?? []),
   ];
-  return { modules, store, access, lock, audit, cloud, camera };
+  return { modules, store, access, lock, audit, cloud, camera, schedule };
+}
+
+function scheduleFor(
+  schedule: LoadedConfig['config']['schedule'],
+  deps: { store: () => Store; lock: Lock; audit: () => AuditLog; clock: Clock; log: Logger; onAuditFailure: (err: unknown) => void },
+) {
+  const log = deps.log.child({ module: 'schedule' });
+  return scheduleModule({
+    store: deps.store,
+    lock: () => deps.lock,
+    audit: deps.audit,
+    clock: deps.clock,
+    log,
+    settings: {
+      slots: schedule.slots,
+      zone: schedule.zone,
+      pinDigits: schedule.pinDigits,
+      reconcileEveryMs: schedule.reconcileEveryS * 1000,
+      wrongCodes: { limit: schedule.wrongCodes.limit, windowMs: schedule.wrongCodes.windowS * 1000 },
+    },
+    notifier: logNotifier(log),
+    onAuditFailure: deps.onAuditFailure,
+  });
 }
 
 function cameraFor(camera: LoadedConfig['config']['camera'], deps: { clock: Clock; log: Logger }): Camera | undefined {

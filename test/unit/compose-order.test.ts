@@ -30,5 +30,7 @@ describe('the order the daemon starts its modules in (stopped in reverse)', () =
     expect(at('lock-audit')).toBeLessThan(at('lock-ble'));
     expect(at('camera-audit')).toBeLessThan(at('camera'));
     expect(at('audit')).toBeLessThan(at('lock-audit'));
+    // The schedule reads the lock's slots back as it starts, and stops before the lock does.
+    expect(at('schedule')).toBeGreaterThan(at('lock-ble'));
   });
 });
