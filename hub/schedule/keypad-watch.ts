@@ -62,12 +62,13 @@ export class KeypadWatch {
       this.#d.notifier.notify({ kind: 'code-used', who: 'master', atMs, text: 'The door was opened with the lock’s master code' });
       return;
     }
-    if (slot < first || slot > last) {
+    // A code of the hub's keeps its slot even when the configured range no longer covers it.
+    const code = this.#d.codeIn(slot);
+    if (code === undefined && (slot < first || slot > last)) {
       this.#audit({ type: 'code.used', body: { who: 'owner', slot } });
       this.#d.notifier.notify({ kind: 'code-used', who: 'owner', slot, atMs, text: `The door was opened with the lock’s own code in slot ${slot}` });
       return;
     }
-    const code = this.#d.codeIn(slot);
     if (code === undefined) {
       this.#audit({ type: 'code.used', body: { who: 'unknown', slot } }, { type: 'code.alarm', body: { alarm: 'unknown-code', slot } });
       this.#alarm('unknown-code', atMs, `The door was opened with a code the hub did not put in slot ${slot}: clearing it`, { slot });

@@ -85,6 +85,7 @@ export class SlotSync {
   readonly #failures = new Map<number, SlotFailure>();
   #hold: SlotFailure | undefined;
   #reconcileDue = false;
+  #passedSinceOp = false;
   #reconcileFailure: SlotFailure | undefined;
   readonly #urgent = new Set<number>();
   #inFlight: { slot: number; action: 'set' | 'clear' } | undefined;
@@ -187,16 +188,31 @@ export class SlotSync {
       this.#again = false;
       while (!this.#stopped) {
         const now = this.#d.clock.monotonic();
-        if (this.#reconcileDue && !this.#held(now) && (this.#reconcileFailure?.retryAtMono ?? 0) <= now) {
+        const op = this.#nextOp(now);
+        // A pass asked for again right after one (a lock that keeps reporting code changes) waits
+        // for the next slot command: edges are never starved by reconciling.
+        const passDue = this.#reconcileDue && !this.#held(now) && (this.#reconcileFailure?.retryAtMono ?? 0) <= now;
+        if (passDue && (op === undefined || !this.#passedSinceOp)) {
           this.#reconcileDue = false;
+          this.#passedSinceOp = true;
           await this.#reconcile();
           continue;
         }
-        const op = this.#nextOp(now);
         if (op === undefined) break;
+        this.#passedSinceOp = false;
         await this.#perform(op);
       }
     } while (this.#again && !this.#stopped);
+  }
+
+  /**
+   * The slots the hub looks after: its range, and any slot a code of its still holds (a range made
+   * smaller in config must not leave a code in the lock that nothing clears any more).
+   */
+  #managed(wants: Map<number, SlotAssignment>): number[] {
+    const slots = new Set<number>(wants.keys());
+    for (let slot = this.#d.slots.first; slot <= this.#d.slots.last; slot++) slots.add(slot);
+    return [...slots].sort((a, b) => a - b);
   }
 
   #held(now: number): boolean {
@@ -206,7 +222,7 @@ export class SlotSync {
   #nextOp(now: number): Op | undefined {
     const wants = this.#d.wants();
     let best: { op: Op; rank: number } | undefined;
-    for (let slot = this.#d.slots.first; slot <= this.#d.slots.last; slot++) {
+    for (const slot of this.#managed(wants)) {
       const a = wants.get(slot) ?? { code: undefined, want: { content: 'empty' as const } };
       const b = this.#believed.get(slot);
       const urgent = this.#urgent.has(slot);
@@ -215,6 +231,9 @@ export class SlotSync {
         this.#failures.delete(slot);
         continue;
       }
+      // A slot never read back that should be empty waits for a reconcile pass: clearing blindly
+      // would send a command to every slot of a new hub while its first read is failing.
+      if (b === undefined && a.want.content === 'empty' && !urgent) continue;
       if (a.want.content === 'code' && a.code?.pin === undefined) continue;
       if (!urgent && (this.#held(now) || (this.#failures.get(slot)?.retryAtMono ?? 0) > now)) continue;
       const action = a.want.content === 'code' ? 'set' : 'clear';
@@ -318,14 +337,13 @@ export class SlotSync {
     this.#reconcileFailure = undefined;
     this.#lockSlots = read.length;
     const bySlot = new Map(read.map((s) => [s.slot, s]));
-    const owner = new Set<string>();
-    for (const s of read) {
-      if ((s.slot < this.#d.slots.first || s.slot > this.#d.slots.last) && s.code !== undefined) owner.add(this.#d.hasher.hash(s.code));
-    }
-    this.#ownerHashes = owner;
     const wants = this.#d.wants();
+    const managed = this.#managed(wants);
+    const owner = new Set<string>();
+    for (const s of read) if (!managed.includes(s.slot) && s.code !== undefined) owner.add(this.#d.hasher.hash(s.code));
+    this.#ownerHashes = owner;
     const now = clock.now();
-    for (let slot = this.#d.slots.first; slot <= this.#d.slots.last; slot++) {
+    for (const slot of managed) {
       const r = bySlot.get(slot);
       // A slot the lock does not have holds nothing; a set into it fails with the driver's reason.
       const found: SlotReading =

@@ -13,6 +13,10 @@ export class MemoryLock implements Lock {
   readonly calls: string[] = [];
   /** Errors the next commands reject with, in order (setCode, clearCode and codes alike). */
   readonly fail: HubError[] = [];
+  /** Called at every read of all slots (a lock that reports something each time it is read). */
+  onCodes: (() => void) | undefined;
+  /** Real milliseconds a read of all slots takes (0: answered at once). */
+  readDelayMs = 0;
   readonly #events = new LockEventFanout(() => {});
 
   constructor(readonly slotCount = 30) {}
@@ -39,7 +43,9 @@ export class MemoryLock implements Lock {
 
   async codes(): Promise<readonly CodeSlot[]> {
     this.calls.push('codes');
+    if (this.readDelayMs > 0) await new Promise((r) => setTimeout(r, this.readDelayMs));
     this.#maybeFail();
+    this.onCodes?.();
     return Array.from({ length: this.slotCount }, (_, i) => {
       const code = this.slots.get(i + 1);
       return { slot: i + 1, inUse: code !== undefined, code };

@@ -42,7 +42,8 @@ export interface ScheduleRig {
   settle(): Promise<void>;
   /** Stops the module; `restart` starts a new one on the same store and lock. */
   stop(): Promise<void>;
-  restart(): Promise<void>;
+  /** `settings` as a changed config would give them. */
+  restart(settings?: Partial<ScheduleModuleSettings>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -79,7 +80,7 @@ export async function startScheduleRig(
   const store = await openAuditStore(dir.path);
   const audit = auditLogOn(store, clock);
   const notes: ScheduleNotification[] = [];
-  const settings = { ...DEFAULT_SETTINGS, ...options.settings };
+  let settings = { ...DEFAULT_SETTINGS, ...options.settings };
   const base = options.memory ?? zwave.lock;
   const lock = options.lock === undefined ? base : options.lock(base);
   const firstSeq = audit.head().seq + 1;
@@ -134,8 +135,9 @@ export async function startScheduleRig(
       running = false;
       await rig.module.stop();
     },
-    async restart() {
+    async restart(changed) {
       await rig.stop();
+      if (changed !== undefined) settings = { ...settings, ...changed };
       rig.module = make();
       await rig.module.start(new AbortController().signal);
       running = true;

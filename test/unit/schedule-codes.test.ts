@@ -244,6 +244,56 @@ describe('failures', () => {
   });
 });
 
+describe('what the hub looks after', () => {
+  it('a range made smaller in config still clears and names the codes left outside it', async () => {
+    const lock = new MemoryLock();
+    const first = await start({ memory: lock, wallMs: Date.UTC(2026, 10, 23, 10, 30), settings: { slots: { first: 25, last: 30 } } });
+    first.rig.module.service().add(cleaner, 'cli');
+    await first.rig.settle();
+    expect(lock.slots.get(25)).toBe('482913');
+    // The installer moves the hub's range to 11–20; the cleaner keeps slot 25 until removed.
+    await first.rig.restart({ slots: { first: 11, last: 20 } });
+    lock.emit({ kind: 'unlocked', by: 'keypad', slot: 25, atMs: 0 });
+    expect(first.rig.bodies('code.used')).toEqual([expect.objectContaining({ who: 'code', slot: 25, name: 'cleaner' })]);
+    await first.rig.advance(30 * MIN);
+    expect(lock.slots.has(25)).toBe(false);
+    expect(first.rig.module.service().add({ ...cleaner, name: 'new', pin: '5151' }, 'cli').slot).toBe(11);
+  });
+
+  it('does not clear slots it has never read back while its first read keeps failing', async () => {
+    const lock = new MemoryLock();
+    lock.slots.set(14, '777777');
+    for (let i = 0; i < 3; i++) lock.fail.push(new HubError(ErrorCode.LOCK_UNREACHABLE, 'the lock does not answer'));
+    const { rig } = await start({ memory: lock, backoff: { minMs: 5_000, maxMs: 60_000 } });
+    expect(lock.calls).toEqual(['codes']);
+    await rig.advance(5_000);
+    await rig.advance(10_000);
+    expect(lock.calls).toEqual(['codes', 'codes', 'codes']);
+    await rig.advance(20_000);
+    // The fourth read works: only the foreign code in slot 14 is cleared, nothing else.
+    expect(lock.calls).toEqual(['codes', 'codes', 'codes', 'codes', 'clear:14']);
+  });
+
+  it('a lock that keeps reporting code changes cannot hold a window edge back', async () => {
+    const { rig, lock } = await start({ wallMs: Date.UTC(2026, 10, 23, 7, 59) });
+    rig.module.service().add(cleaner, 'cli');
+    await rig.settle();
+    // Every read of the slots takes a moment and is followed by a report that the codes changed;
+    // the window opens while one read is under way.
+    lock.readDelayMs = 2;
+    let reports = 0;
+    lock.onCodes = () => {
+      if (reports++ < 50) lock.emit({ kind: 'codes-changed', atMs: 0 });
+    };
+    lock.emit({ kind: 'codes-changed', atMs: 0 });
+    const before = lock.calls.length;
+    await rig.advance(MIN);
+    const after = lock.calls.slice(before);
+    expect(after.indexOf('set:11')).toBeGreaterThanOrEqual(0);
+    expect(after.indexOf('set:11')).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('time', () => {
   it('a wall clock stepped forward past a window’s start is noticed within a minute and the slot set', async () => {
     const { rig, lock } = await start();
