@@ -34,6 +34,8 @@ export interface ScheduleModuleDeps {
   settings: ScheduleModuleSettings;
   notifier: Notifier;
   onAuditFailure(err: unknown): void;
+  /** Whether the wall clock may be believed (hub/access: not behind the clock floor); true when not given. */
+  clockTrusted?: () => boolean;
   /** No edge timer runs longer than this, so a stepped wall clock is noticed within it. */
   watchMs?: number;
   backoff?: { minMs: number; maxMs: number };
@@ -58,6 +60,7 @@ export function scheduleModule(deps: ScheduleModuleDeps): ScheduleModule {
   let parts: { codes: ScheduleCodes; sync: SlotSync; edges: EdgeTimer; keypad: KeypadWatch } | undefined;
   let unsubscribe: (() => void) | undefined;
   let periodic: Timer | undefined;
+  let trustWatch: Timer | undefined;
   const started = (): NonNullable<typeof parts> => {
     if (parts === undefined) throw new Error('the schedule is not running');
     return parts;
@@ -116,6 +119,7 @@ export function scheduleModule(deps: ScheduleModuleDeps): ScheduleModule {
           sync.kick();
         },
         onAuditFailure: auditFailed,
+        ...(deps.clockTrusted === undefined ? {} : { clockTrusted: deps.clockTrusted }),
       });
       const edges: EdgeTimer = new EdgeTimer({
         clock,
@@ -155,6 +159,18 @@ export function scheduleModule(deps: ScheduleModuleDeps): ScheduleModule {
       parts = { codes, sync, edges, keypad };
       edges.start();
       periodic = clock.setInterval(() => sync.reconcileSoon(), settings.reconcileEveryMs);
+      const trusted = deps.clockTrusted;
+      if (trusted !== undefined) {
+        let was = trusted();
+        if (!was) log.warn('the wall clock is behind the clock floor: no code goes into the lock until it is trusted again');
+        trustWatch = clock.setInterval(() => {
+          const now = trusted();
+          if (now === was) return;
+          was = now;
+          log.warn({ clockTrusted: now }, now ? 'the wall clock is trusted again: codes follow their windows' : 'the wall clock is behind the clock floor: clearing every code');
+          sync.kick();
+        }, deps.watchMs ?? 60_000);
+      }
       // Boot: what the lock holds now, not what the store last knew, decides the first moves.
       sync.reconcileSoon();
       log.info({ codes: codes.codes().length, slots: settings.slots }, 'schedule started');
@@ -163,6 +179,7 @@ export function scheduleModule(deps: ScheduleModuleDeps): ScheduleModule {
       unsubscribe?.();
       unsubscribe = undefined;
       periodic?.cancel();
+      trustWatch?.cancel();
       const p = parts;
       parts = undefined;
       if (p === undefined) return;

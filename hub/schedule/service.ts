@@ -100,6 +100,8 @@ export interface ScheduleCodesDeps {
   slots: SlotView;
   /** Codes changed: the slots and the edge timer look again. */
   onChange(): void;
+  /** Whether the wall clock may be believed (not behind the clock floor): while not, no code is put in. */
+  clockTrusted?: () => boolean;
   onAuditFailure(err: unknown): void;
 }
 
@@ -128,7 +130,9 @@ export class ScheduleCodes implements ScheduleService {
 
   /** What `code`'s slot should hold at `atMs`. */
   wantOf(code: ScheduledCode, atMs: number): SlotWant {
-    const open = !code.removed && code.pin !== undefined && isOpen(this.#d.times, code, atMs);
+    // A reset RTC could put the hub inside any window: with a clock it cannot trust, nothing is open.
+    const trusted = this.#d.clockTrusted?.() ?? true;
+    const open = trusted && !code.removed && code.pin !== undefined && isOpen(this.#d.times, code, atMs);
     return open ? { content: 'code', pinHash: code.pinHash } : { content: 'empty' };
   }
 

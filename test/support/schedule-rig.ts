@@ -68,6 +68,7 @@ export async function startScheduleRig(
     lock?: (lock: Lock) => Lock;
     backoff?: { minMs: number; maxMs: number };
     watchMs?: number;
+    clockTrusted?: () => boolean;
   } = {},
 ): Promise<ScheduleRig> {
   const clock = new FakeClock({ wallMs: options.wallMs ?? Date.UTC(2026, 10, 23, 6, 0) });
@@ -98,6 +99,7 @@ export async function startScheduleRig(
       },
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
       ...(options.watchMs === undefined ? {} : { watchMs: options.watchMs }),
+      ...(options.clockTrusted === undefined ? {} : { clockTrusted: options.clockTrusted }),
     });
   let running = true;
   const rig: ScheduleRig = {

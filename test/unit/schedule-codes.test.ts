@@ -307,6 +307,20 @@ describe('time', () => {
     expect(lock.slots.get(11)).toBe('482913');
   });
 
+  it('with a wall clock behind the clock floor no code is put in and open ones are cleared, until it is trusted again', async () => {
+    let trusted = true;
+    const { rig, lock } = await start({ wallMs: Date.UTC(2026, 10, 23, 9, 0), clockTrusted: () => trusted });
+    rig.module.service().add(cleaner, 'cli');
+    await rig.settle();
+    expect(lock.slots.get(11)).toBe('482913');
+    trusted = false;
+    await rig.advance(60_000);
+    expect(lock.slots.has(11)).toBe(false);
+    trusted = true;
+    await rig.advance(60_000);
+    expect(lock.slots.get(11)).toBe('482913');
+  });
+
   it('a wall clock stepped back out of a window clears the slot', async () => {
     const { rig, lock } = await start({ wallMs: Date.UTC(2026, 10, 23, 9, 0) });
     rig.module.service().add(cleaner, 'cli');
