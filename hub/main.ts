@@ -94,7 +94,10 @@ export function composeModules(
           version: deps.version,
         });
   // Guest and service codes on the keypad: after the lock, so its boot reconcile finds it running.
-  const schedule = lock === undefined ? undefined : scheduleFor(config.schedule, { store: () => store.store(), lock, audit: () => audit.log(), ...deps });
+  const schedule =
+    lock === undefined
+      ? undefined
+      : scheduleFor(config.schedule, { store: () => store.store(), lock, audit: () => audit.log(), clockTrusted: () => access.service().status().clockTrusted, ...deps });
   // The door camera: streaming from start so a visit's clip has its pre-roll; stalls are audited.
   const camera = cameraFor(config.camera, deps);
   const { onAuditFailure } = deps;
@@ -119,7 +122,7 @@ export function composeModules(
 
 function scheduleFor(
   schedule: LoadedConfig['config']['schedule'],
-  deps: { store: () => Store; lock: Lock; audit: () => AuditLog; clock: Clock; log: Logger; onAuditFailure: (err: unknown) => void },
+  deps: { store: () => Store; lock: Lock; audit: () => AuditLog; clockTrusted: () => boolean; clock: Clock; log: Logger; onAuditFailure: (err: unknown) => void },
 ) {
   const log = deps.log.child({ module: 'schedule' });
   return scheduleModule({
@@ -137,6 +140,7 @@ function scheduleFor(
     },
     notifier: logNotifier(log),
     onAuditFailure: deps.onAuditFailure,
+    clockTrusted: deps.clockTrusted,
   });
 }
 
