@@ -16,6 +16,8 @@ import type { HubConfig } from './config/schema.js';
 import { lockAuditModule } from './lock/lock-audit.js';
 import type { Lock } from './lock/lock.js';
 import { lockRoom } from './lock/module.js';
+import { logNotifier } from './schedule/notifications.js';
+import { scheduleModule, type ScheduleModule } from './schedule/module.js';
 import type { AuditLog } from './store/audit-log.js';
 import { auditRoom } from './store/audit-module.js';
 import { hubId } from './store/daemon-runs.js';
@@ -63,6 +65,7 @@ export interface Hub {
   camera: Room<DoorCamera>;
   cloud: CloudRoom;
   control: { module: ControlServer };
+  schedule: ScheduleModule;
 }
 
 export interface ComposeDeps {
@@ -141,10 +144,36 @@ export function composeRooms(config: HubConfig, store: Store, deps: ComposeDeps)
     clock,
     log: log.child({ module: 'control' }),
   });
+  // Guest and service codes on the keypad: after the lock, so its boot reconcile finds it running.
+  const schedule = scheduleFor(config.schedule, { store, lock: lock.service, audit: audit.service, clockTrusted: () => access.service.status().clockTrusted, clock, log, onAuditFailure });
   // The audit bridges listen before the lock and the camera start and until they have stopped:
   // a manual unlock or a jam while the Z-Wave driver is still interviewing is on record too.
-  const modules: Module[] = [run.module, audit.module, access.module, lockAudit, cameraAudit, lock.module, camera.module, ...cloud.modules, control.module];
-  return { modules, store: run, audit, access, lock, camera, cloud, control };
+  const modules: Module[] = [run.module, audit.module, access.module, lockAudit, cameraAudit, lock.module, schedule, camera.module, ...cloud.modules, control.module];
+  return { modules, store: run, audit, access, lock, camera, cloud, control, schedule };
+}
+
+function scheduleFor(
+  schedule: HubConfig['schedule'],
+  deps: { store: Store; lock: Lock; audit: AuditLog; clockTrusted: () => boolean; clock: Clock; log: Logger; onAuditFailure: (err: unknown) => void },
+): ScheduleModule {
+  const log = deps.log.child({ module: 'schedule' });
+  return scheduleModule({
+    store: () => deps.store,
+    lock: () => deps.lock,
+    audit: () => deps.audit,
+    clock: deps.clock,
+    log,
+    settings: {
+      slots: schedule.slots,
+      zone: schedule.zone,
+      pinDigits: schedule.pinDigits,
+      reconcileEveryMs: schedule.reconcileEveryS * 1000,
+      wrongCodes: { limit: schedule.wrongCodes.limit, windowMs: schedule.wrongCodes.windowS * 1000 },
+    },
+    notifier: logNotifier(log),
+    onAuditFailure: deps.onAuditFailure,
+    clockTrusted: deps.clockTrusted,
+  });
 }
 
 /** Runs the daemon until a shutdown signal; resolves with the process exit code. */

@@ -193,6 +193,55 @@ const cameraSchema = z
   .readonly()
   .prefault({});
 
+/**
+ * Keypad codes on a schedule (hub/schedule). `slots` is the range of keypad slots the hub owns:
+ * it puts guest and service codes there and clears anything else it finds there; every slot
+ * outside it is the owner's and left alone. `zone` is the home's time zone, the default for a
+ * code's windows (a code may name its own); without it every code must.
+ */
+const scheduleSchema = z
+  .strictObject({
+    zone: z
+      .string()
+      .max(64)
+      .refine((tz) => isTimeZone(tz), { message: 'expected an IANA time zone (e.g. Europe/Berlin)' })
+      .optional(),
+    slots: z
+      .strictObject({ first: z.int().min(1).max(255).default(11), last: z.int().min(1).max(255).default(30) })
+      .refine((r) => r.first <= r.last, { message: 'first must not be after last', when: fieldsValid })
+      .readonly()
+      .prefault({}),
+    /** The PIN lengths the lock takes (Z-Wave User Code CC allows 4–10 digits; a Kwikset 4–8). */
+    pinDigits: z
+      .strictObject({ min: z.int().min(4).max(10).default(4), max: z.int().min(4).max(10).default(8) })
+      .refine((d) => d.min <= d.max, { message: 'min must not be above max', when: fieldsValid })
+      .readonly()
+      .prefault({}),
+    /** Read the hub's slots back this often (besides boot, reconnects and the lock's own reports): each pass wakes the lock once per slot. */
+    reconcileEveryS: z.int().min(60).max(86_400).default(21_600),
+    /** This many wrong codes at the keypad within `windowS` raise an alarm. */
+    wrongCodes: z
+      .strictObject({ limit: z.int().min(2).max(100).default(5), windowS: z.int().min(60).max(86_400).default(600) })
+      .readonly()
+      .prefault({}),
+  })
+  .readonly()
+  .prefault({});
+
+/** A range's order is checked only once both its ends are valid (one problem per bad value). */
+function fieldsValid(payload: { issues: readonly unknown[] }): boolean {
+  return payload.issues.length === 0;
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const configSchema = z
   .strictObject({
     version: z.int().min(1),
@@ -222,6 +271,7 @@ export const configSchema = z
     audit: auditSchema,
     cloud: cloudSchema,
     camera: cameraSchema,
+    schedule: scheduleSchema,
   })
   .readonly();
 

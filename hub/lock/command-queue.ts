@@ -8,6 +8,9 @@
  * `unlock, lock, unlock` still sends three commands and ends unlocked, while a courier's handheld
  * retrying `unlock` during the bolt's travel sends one.
  *
+ * Labels: errors name a command by its label (the key unless told otherwise), so a key that carries
+ * a keypad code to tell two Sets apart never puts the code into an error message or a log line.
+ *
  * Timeout: measured on the Clock from the moment the command starts running (waiting in line does
  * not count against it). On expiry the caller gets LOCK_TIMEOUT, the command's AbortSignal is aborted
  * with that error, and the next command may start.
@@ -19,6 +22,8 @@ export type Command<T> = (signal: AbortSignal) => Promise<T>;
 
 interface Entry {
   readonly key: string;
+  /** What the command is called in errors and logs: a key may hold a secret (a keypad code). */
+  readonly label: string;
   readonly command: Command<unknown>;
   readonly timeoutMs: number;
   readonly promise: Promise<unknown>;
@@ -55,7 +60,7 @@ export class CommandQueue {
    * Runs `command` after every command already in line, or joins the last one in line when it has
    * the same key. Commands sharing a key must resolve to the same type.
    */
-  run<T>(key: string, command: Command<T>, options: { timeoutMs?: number } = {}): Promise<T> {
+  run<T>(key: string, command: Command<T>, options: { timeoutMs?: number; label?: string } = {}): Promise<T> {
     const tail = this.#waiting.at(-1) ?? this.#running;
     if (tail !== undefined && !tail.settled && tail.key === key) return tail.promise as Promise<T>;
     let resolve!: (value: unknown) => void;
@@ -65,7 +70,7 @@ export class CommandQueue {
       reject = rej;
     });
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    this.#waiting.push({ key, command: command as Command<unknown>, timeoutMs, promise, resolve, reject, settled: false });
+    this.#waiting.push({ key, label: options.label ?? key, command: command as Command<unknown>, timeoutMs, promise, resolve, reject, settled: false });
     this.#pump();
     return promise as Promise<T>;
   }
@@ -88,7 +93,7 @@ export class CommandQueue {
     const abort = new AbortController();
     entry.abort = abort;
     const timer = this.#clock.setTimeout(() => {
-      const err = new HubError(ErrorCode.LOCK_TIMEOUT, `${entry.key}: no confirmed outcome from the lock within ${entry.timeoutMs} ms`);
+      const err = new HubError(ErrorCode.LOCK_TIMEOUT, `${entry.label}: no confirmed outcome from the lock within ${entry.timeoutMs} ms`);
       abort.abort(err);
       this.#settle(entry, err, false);
     }, entry.timeoutMs);

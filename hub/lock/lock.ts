@@ -39,6 +39,10 @@ export type LockEvent =
   | { kind: 'unlocked'; by: LockActor; slot?: number; atMs: number }
   | { kind: 'jammed'; atMs: number }
   | { kind: 'tamper'; atMs: number }
+  /** A code entered at the keypad that the lock refused; `lockedOut` when the lock now ignores its keypad for a while. */
+  | { kind: 'wrong-code'; lockedOut: boolean; atMs: number }
+  /** The lock's user codes changed without a command from the hub (programmed at the keypad, deleted, reset); `slot` when it said which. */
+  | { kind: 'codes-changed'; slot?: number; atMs: number }
   | { kind: 'door'; door: 'open' | 'closed'; atMs: number }
   | { kind: 'battery-low'; percent: number; atMs: number }
   | { kind: 'connection-lost'; atMs: number }

@@ -47,6 +47,17 @@ export enum ErrorCode {
   TRUST_ROOT_MISSING = 229,
   /** `keyhub trust-root`: a malformed or weak (small-order) key, or a different root pinned without --replace. */
   TRUST_ROOT_REFUSED = 230,
+  // 250–299: keypad codes on a schedule (hub/schedule)
+  /** A code's name, PIN, windows, zone or expiry is not acceptable (the message says which). */
+  SCHEDULE_CODE_INVALID = 250,
+  /** Every slot of the hub's range is taken: remove a code (expired and paused ones hold theirs). */
+  SCHEDULE_SLOTS_EXHAUSTED = 251,
+  /** No code by that name or id. */
+  SCHEDULE_CODE_UNKNOWN = 252,
+  /** Another code already has this name. */
+  SCHEDULE_NAME_TAKEN = 253,
+  /** Another code (the hub's or the owner's own in the lock) already has this PIN: the keypad could not tell who opened. */
+  SCHEDULE_PIN_TAKEN = 254,
 
   // 3xx lock
   // 300–339: the Lock interface and the Z-Wave driver (hub/lock, hub/lock/zwave)
@@ -179,6 +190,9 @@ export enum ErrorCode {
   AUDIT_PRUNE_REFUSED = 611,
   /** The hub's signing key in the store is missing or unusable. */
   HUB_KEY_INVALID = 612,
+  // 620–629: the keypad schedule's tables (hub/store/schedule-store.ts)
+  /** A stored code does not parse: a damaged or tampered database. */
+  STORE_SCHEDULE_INVALID = 620,
 
   // 7xx lan
 

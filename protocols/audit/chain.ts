@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { canonicalEncodeWithPart, Writer } from './canonical.js';
-import { AUDIT_EVENT_VERSION, AUDIT_EVENTS, type AuditEvent } from './events.js';
+import { AUDIT_EVENTS, eventVersion, type AuditEvent } from './events.js';
 
 /**
  * The hash chain (DESIGN.md, Audit): entry n's hash is
@@ -36,7 +36,7 @@ export function canonicalRecord(record: AuditRecord): Uint8Array {
 /** The record's canonical bytes and, from the same pass, its body's (what the store keeps). */
 export function encodeRecord(record: AuditRecord): { canonical: Uint8Array; body: Uint8Array } {
   const { bytes, part } = canonicalEncodeWithPart(
-    { v: AUDIT_EVENT_VERSION, seq: record.seq, wallMs: record.wallMs, monoMs: record.monoMs, type: record.event.type, body: record.event.body },
+    { v: eventVersion(record.event.type), seq: record.seq, wallMs: record.wallMs, monoMs: record.monoMs, type: record.event.type, body: record.event.body },
     'body',
   );
   return { canonical: bytes, body: part };
@@ -95,7 +95,7 @@ export class ChainEncoder {
     w.raw(prevHash);
     w.mapHeader(6);
     w.text('v');
-    w.value(AUDIT_EVENT_VERSION);
+    w.value(eventVersion(record.event.type));
     w.text('seq');
     let ok = w.value(record.seq);
     w.text('body');

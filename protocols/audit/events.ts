@@ -1,9 +1,16 @@
 import { z } from 'zod';
 
 /**
- * The audit log's event types: a closed, versioned set. Version 1 is this file; an event of a type
- * not listed here, or with a body that does not match its schema exactly (no unknown keys), is not
- * a v1 event and is refused at append and at verification alike.
+ * The audit log's event types: a closed, versioned set. An event of a type not listed here, or with
+ * a body that does not match its schema exactly (no unknown keys), is refused at append and at
+ * verification alike.
+ *
+ * Versions: set v1 is every type without `since` (downlink.refusals included: it was hashed as v1
+ * before sets had versions); set v2 adds the keypad-code types (`since: 2`).
+ * A record's hashed `v` is the version of the set that defined its type, so entries of v1 types
+ * hash exactly as they did before v2 existed (old logs and exports still verify), and an entry of a
+ * newer type says which set a verifier needs to read it. Types are only ever added; a body schema
+ * never changes once shipped.
  *
  * Bodies hold only what canonical CBOR and JSON both carry losslessly (strings, safe integers,
  * booleans, nested objects), so an exported JSON line re-encodes to the very bytes that were hashed.
@@ -13,7 +20,8 @@ import { z } from 'zod';
  * done (a power cut must not lose the record of an unlock); the others may ride on WAL +
  * synchronous=NORMAL.
  */
-export const AUDIT_EVENT_VERSION = 1;
+/** The newest event set this file defines. */
+export const AUDIT_EVENT_VERSION = 2;
 
 const hex = (max: number) => z.string().regex(/^(?:[0-9a-f]{2})+$/, 'lowercase hex').max(max);
 const text = (max = 200) => z.string().max(max);
@@ -25,6 +33,13 @@ const stallReason = z.enum(['silence', 'disconnected', 'frozen-picture', 'frozen
 
 /** Most (kind, reason) pairs one `downlink.refusals` entry lists. */
 export const MAX_REFUSAL_KINDS = 64;
+
+/** Keypad codes (hub/schedule): ids are 8 random bytes; a PIN only ever appears as its keyed hash. */
+const codeId = hex(16);
+const pinHash = hex(16);
+const slot = z.int().min(1).max(255);
+const codeKind = z.enum(['guest', 'service']);
+const reason = z.int().min(0).max(999);
 
 export const AUDIT_EVENTS = {
   /** An access decision: allow, or refuse with the 2xx reason code the courier and owner also see. */
@@ -116,6 +131,73 @@ export const AUDIT_EVENTS = {
   'clock.floor': { security: true, body: z.strictObject({ fromMs: ms, toMs: ms, source: z.enum(['signed-time', 'persisted', 'grant']) }) },
   /** A retention prune removed acked events up to `throughSeq`; the checkpoint there anchors the rest. */
   prune: { security: true, body: z.strictObject({ throughSeq: z.int().min(1).max(Number.MAX_SAFE_INTEGER), count: z.int().min(1) }) },
+
+  // --- set v2: keypad codes on a schedule (hub/schedule) ---------------------------------------
+  /** A guest or service code was added, changed, paused, resumed, removed, or reached its expiry. */
+  'code.change': {
+    since: 2,
+    security: true,
+    body: z.strictObject({
+      codeId,
+      name: text(64),
+      kind: codeKind,
+      slot,
+      action: z.enum(['add', 'update', 'pause', 'resume', 'remove', 'expire']),
+      pinHash: pinHash.optional(),
+      by: text(64),
+    }),
+  },
+  /** A hub slot set or cleared and read back (confirmed), or the first failure of a run of them. */
+  'code.slot': {
+    since: 2,
+    security: true,
+    body: z.strictObject({
+      slot,
+      action: z.enum(['set', 'clear']),
+      outcome: z.enum(['confirmed', 'failed']),
+      codeId: codeId.optional(),
+      pinHash: pinHash.optional(),
+      /** The 3xx code of a failure. */
+      reason: reason.optional(),
+      attempts: z.int().min(1).max(1_000_000).optional(),
+    }),
+  },
+  /** A hub slot read back from the lock held something other than what the hub last confirmed. */
+  'code.drift': {
+    since: 2,
+    security: true,
+    body: z.strictObject({
+      slot,
+      /** missing: the code is gone (lock reset); changed: another code (keypad); foreign: a code in a slot the hub left empty; unconfirmed: a set or clear that never landed. */
+      what: z.enum(['missing', 'changed', 'foreign', 'unconfirmed']),
+      codeId: codeId.optional(),
+      foundHash: pinHash.optional(),
+    }),
+  },
+  /** The bolt was opened at the keypad: by which code (named), or the owner's, master or an unknown one. */
+  'code.used': {
+    since: 2,
+    security: true,
+    body: z.strictObject({
+      who: z.enum(['code', 'owner', 'master', 'unknown']),
+      slot: slot.optional(),
+      codeId: codeId.optional(),
+      name: text(64).optional(),
+      kind: codeKind.optional(),
+      inWindow: z.boolean().optional(),
+    }),
+  },
+  /** Something at the keypad needs the homeowner: a code used out of its window, an unknown code, wrong codes, a clear that keeps failing. */
+  'code.alarm': {
+    since: 2,
+    security: true,
+    body: z.strictObject({
+      alarm: z.enum(['out-of-window', 'unknown-code', 'wrong-codes', 'keypad-locked-out', 'clear-failing']),
+      slot: slot.optional(),
+      codeId: codeId.optional(),
+      count: z.int().min(1).max(1_000_000).optional(),
+    }),
+  },
 } as const;
 
 export type AuditEventType = keyof typeof AUDIT_EVENTS;
@@ -127,6 +209,13 @@ export type AuditEvent = { [T in AuditEventType]: { type: T; body: AuditBody<T> 
 
 export function isAuditEventType(type: string): type is AuditEventType {
   return Object.hasOwn(AUDIT_EVENTS, type);
+}
+
+/** The event set version that defined `type` (1 for a type this file does not know: it is refused elsewhere). */
+export function eventVersion(type: string): number {
+  if (!isAuditEventType(type)) return 1;
+  const spec = AUDIT_EVENTS[type];
+  return 'since' in spec ? spec.since : 1;
 }
 
 export function isSecurityEvent(type: AuditEventType): boolean {

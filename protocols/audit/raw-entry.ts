@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { canonicalDecode, CanonicalError, Writer } from './canonical.js';
 import { CHAIN_DOMAIN, HASH_BYTES } from './chain.js';
-import { AUDIT_EVENT_VERSION, checkEvent, type EventCheck } from './events.js';
+import { checkEvent, eventVersion, type EventCheck } from './events.js';
 
 /**
  * An audit entry whose body is still the canonical CBOR the hub stored (a `BatchEntry` of the
@@ -43,7 +43,7 @@ export class RawEntryHasher {
     w.raw(prevHash);
     w.mapHeader(6);
     w.text('v');
-    w.value(AUDIT_EVENT_VERSION);
+    w.value(eventVersion(entry.type));
     w.text('seq');
     let ok = w.value(entry.seq);
     w.text('body');

@@ -3,6 +3,8 @@
  * there (command timeout on the fake clock), the stick's connection dropping, the stick vanishing
  * and coming back.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LockEvent } from '../../hub/lock/lock.js';
 import { ErrorCode, isHubError } from '../../hub/system/errors.js';
@@ -54,6 +56,45 @@ describe('Z-Wave lock faults', () => {
     await clock.advance(1);
     expect(codeOf(await outcome)).toBe(ErrorCode.LOCK_TIMEOUT);
     expect(rig.lock.state().bolt).toBe('unknown');
+  });
+
+  it('leaves the codes already in the lock alone when it first interviews it (the owner’s own codes survive)', async () => {
+    rig = await startRig({ start: false });
+    const sim = rig.sim as KwiksetLock;
+    sim.keypad.preset(3, '246813');
+    await rig.lock.start(new AbortController().signal);
+    expect(sim.keypad.log.filter((c) => c.action === 'clear')).toEqual([]);
+    expect(sim.codeIn(3)).toBe('246813');
+    expect((await rig.lock.codes()).find((s) => s.slot === 3)).toEqual({ slot: 3, inUse: true, code: '246813' });
+  });
+
+  it('writes no keypad code into zwave-js’s cache on disk (only the hub’s store keeps PINs)', async () => {
+    rig = await startRig();
+    (rig.sim as KwiksetLock).keypad.preset(4, '13572468');
+    await rig.lock.setCode(12, '98765432');
+    expect((await rig.lock.codes()).filter((s) => s.inUse).map((s) => s.code)).toEqual(['13572468', '98765432']);
+    await rig.lock.stop();
+    const files = readdirSync(rig.cacheDir).map((f) => readFileSync(join(rig!.cacheDir, f), 'utf8'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const text of files) {
+      expect(text).not.toContain('98765432');
+      expect(text).not.toContain('13572468');
+    }
+  });
+
+  it('a keypad code that times out is not in the error: the message names the slot only', async () => {
+    const clock = new FakeClock();
+    rig = await startRig({ driver: { clock, commandTimeoutMs: 8000 } });
+    const sim = rig.sim as KwiksetLock;
+    sim.silent = true;
+    const outcome = rig.lock.setCode(14, '90817263').catch((e: unknown) => e);
+    await eventually(() => sim.received.includes('UserCodeCCSet'));
+    await clock.advance(8000);
+    const err = await outcome;
+    expect(codeOf(err)).toBe(ErrorCode.LOCK_TIMEOUT);
+    expect((err as Error).message).toContain('setCode:14');
+    expect((err as Error).message).not.toContain('90817263');
+    sim.silent = false;
   });
 
   it('keeps a quiet lock from reading unknown: it asks the lock before the state max age runs out', async () => {

@@ -31,7 +31,7 @@ export interface Rig {
 }
 
 export async function startRig(
-  options: { sim?: Omit<KwiksetOptions, 'clock'> | false; driver?: Partial<ZwaveLockOptions>; start?: boolean } = {},
+  options: { sim?: (Omit<KwiksetOptions, 'clock'> & { clock?: KwiksetOptions['clock'] }) | false; driver?: Partial<ZwaveLockOptions>; start?: boolean } = {},
 ): Promise<Rig> {
   const stick = await MockStick.start({
     securityKeys: {

@@ -34,5 +34,7 @@ describe('the order the daemon starts its modules in (stopped in reverse)', () =
     expect(at('audit')).toBeLessThan(at('lock-audit'));
     // The CLI's way in comes up once every room it asks is running, and goes first.
     expect(names.at(-1)).toBe('control');
+    // The schedule reads the lock's slots back as it starts, and stops before the lock does.
+    expect(at('schedule')).toBeGreaterThan(at('lock-ble'));
   });
 });

@@ -77,6 +77,7 @@ describe('defaults per mode', () => {
       audit: { checkpointEvery: 100, retentionDays: 365 },
       cloud: { broker: 'embedded', port: 8883, refusals: { inFullPerKind: 5, inFullTotal: 20, intervalS: 60 } },
       camera: { transport: 'auto', preRollS: 10, stallS: 3, frozenKeyframes: 3 },
+      schedule: { slots: { first: 11, last: 30 }, pinDigits: { min: 4, max: 8 }, reconcileEveryS: 21_600, wrongCodes: { limit: 5, windowS: 600 } },
     });
     expect(loaded.path).toBe(file);
     expect(loaded.fileFound).toBe(false);
@@ -324,6 +325,14 @@ describe('KEYHUB_* environment overrides', () => {
       { name: 'KEYHUB_CAMERA__PRE_ROLL_S', path: 'camera.preRollS', kind: 'integer', expected: 'an integer from 1 to 60' },
       { name: 'KEYHUB_CAMERA__STALL_S', path: 'camera.stallS', kind: 'integer', expected: 'an integer from 1 to 30' },
       { name: 'KEYHUB_CAMERA__FROZEN_KEYFRAMES', path: 'camera.frozenKeyframes', kind: 'integer', expected: 'an integer from 2 to 30' },
+      { name: 'KEYHUB_SCHEDULE__ZONE', path: 'schedule.zone', kind: 'string', expected: 'a string' },
+      { name: 'KEYHUB_SCHEDULE__SLOTS__FIRST', path: 'schedule.slots.first', kind: 'integer', expected: 'an integer from 1 to 255' },
+      { name: 'KEYHUB_SCHEDULE__SLOTS__LAST', path: 'schedule.slots.last', kind: 'integer', expected: 'an integer from 1 to 255' },
+      { name: 'KEYHUB_SCHEDULE__PIN_DIGITS__MIN', path: 'schedule.pinDigits.min', kind: 'integer', expected: 'an integer from 4 to 10' },
+      { name: 'KEYHUB_SCHEDULE__PIN_DIGITS__MAX', path: 'schedule.pinDigits.max', kind: 'integer', expected: 'an integer from 4 to 10' },
+      { name: 'KEYHUB_SCHEDULE__RECONCILE_EVERY_S', path: 'schedule.reconcileEveryS', kind: 'integer', expected: 'an integer from 60 to 86400' },
+      { name: 'KEYHUB_SCHEDULE__WRONG_CODES__LIMIT', path: 'schedule.wrongCodes.limit', kind: 'integer', expected: 'an integer from 2 to 100' },
+      { name: 'KEYHUB_SCHEDULE__WRONG_CODES__WINDOW_S', path: 'schedule.wrongCodes.windowS', kind: 'integer', expected: 'an integer from 60 to 86400' },
     ]);
   });
 
@@ -536,6 +545,14 @@ describe('properties of numeric env overrides', () => {
     { name: 'KEYHUB_CAMERA__PRE_ROLL_S', path: ['camera', 'preRollS'], min: 1, max: 60, int: true },
     { name: 'KEYHUB_CAMERA__STALL_S', path: ['camera', 'stallS'], min: 1, max: 30, int: true },
     { name: 'KEYHUB_CAMERA__FROZEN_KEYFRAMES', path: ['camera', 'frozenKeyframes'], min: 2, max: 30, int: true },
+    // A range's ends are tried with the other end at its widest.
+    { name: 'KEYHUB_SCHEDULE__SLOTS__FIRST', path: ['schedule', 'slots', 'first'], min: 1, max: 255, int: true, partner: { KEYHUB_SCHEDULE__SLOTS__LAST: '255' } },
+    { name: 'KEYHUB_SCHEDULE__SLOTS__LAST', path: ['schedule', 'slots', 'last'], min: 1, max: 255, int: true, partner: { KEYHUB_SCHEDULE__SLOTS__FIRST: '1' } },
+    { name: 'KEYHUB_SCHEDULE__PIN_DIGITS__MIN', path: ['schedule', 'pinDigits', 'min'], min: 4, max: 10, int: true, partner: { KEYHUB_SCHEDULE__PIN_DIGITS__MAX: '10' } },
+    { name: 'KEYHUB_SCHEDULE__PIN_DIGITS__MAX', path: ['schedule', 'pinDigits', 'max'], min: 4, max: 10, int: true, partner: { KEYHUB_SCHEDULE__PIN_DIGITS__MIN: '4' } },
+    { name: 'KEYHUB_SCHEDULE__RECONCILE_EVERY_S', path: ['schedule', 'reconcileEveryS'], min: 60, max: 86_400, int: true },
+    { name: 'KEYHUB_SCHEDULE__WRONG_CODES__LIMIT', path: ['schedule', 'wrongCodes', 'limit'], min: 2, max: 100, int: true },
+    { name: 'KEYHUB_SCHEDULE__WRONG_CODES__WINDOW_S', path: ['schedule', 'wrongCodes', 'windowS'], min: 60, max: 86_400, int: true },
   ] as const;
   type Numeric = (typeof numeric)[number];
 
@@ -631,5 +648,24 @@ describe('secrets in config errors', () => {
       expect(lines[0]).not.toContain('hunter2');
       expect(lines[0]).toContain('expected an rtsp:// URL'); // rtsps:// too: the client does not speak RTSP over TLS
     }
+  });
+});
+
+describe('schedule settings', () => {
+  it('takes an IANA zone for the home and refuses anything ICU does not know', () => {
+    const cwd = checkout().cwd;
+    expect(dev(cwd, { env: { KEYHUB_SCHEDULE__ZONE: 'Australia/Lord_Howe' } }).config.schedule.zone).toBe('Australia/Lord_Howe');
+    const lines = problems(() => dev(cwd, { env: { KEYHUB_SCHEDULE__ZONE: 'Europe/Atlantis' } }));
+    expect(lines).toEqual([expect.stringMatching(/^schedule\.zone = .*expected an IANA time zone/)]);
+  });
+
+  it('refuses a slot range or PIN length that runs backwards, one line each', () => {
+    const cwd = checkout().cwd;
+    const lines = problems(() =>
+      dev(cwd, { env: { KEYHUB_SCHEDULE__SLOTS__FIRST: '20', KEYHUB_SCHEDULE__SLOTS__LAST: '10', KEYHUB_SCHEDULE__PIN_DIGITS__MIN: '8', KEYHUB_SCHEDULE__PIN_DIGITS__MAX: '6' } }),
+    );
+    expect(lines).toHaveLength(2);
+    expect(lines.join('\n')).toContain('first must not be after last');
+    expect(lines.join('\n')).toContain('min must not be above max');
   });
 });

@@ -37,8 +37,19 @@ describe('Z-Wave lock notifications (Notification CC, Access Control 0x06 / Home
     expect(interpretNotification(0x07, 0x03, undefined, AT)).toEqual({ event: { kind: 'tamper', atMs: AT }, patch: {} });
   });
 
+  it('a wrong code at the keypad is its own event, not tampering; the lock’s keypad lockout says so', () => {
+    expect(interpretNotification(0x07, 0x04, undefined, AT)).toEqual({ event: { kind: 'wrong-code', lockedOut: false, atMs: AT }, patch: {} });
+    expect(interpretNotification(0x06, 0x10, undefined, AT)).toEqual({ event: { kind: 'wrong-code', lockedOut: true, atMs: AT }, patch: {} });
+  });
+
+  it('user codes changed at the lock (added, deleted, all deleted) are reported, with the slot when the lock names it', () => {
+    expect(interpretNotification(0x06, 0x0e, { userId: 12 }, AT)).toEqual({ event: { kind: 'codes-changed', slot: 12, atMs: AT }, patch: {} });
+    expect(interpretNotification(0x06, 0x0d, undefined, AT)).toEqual({ event: { kind: 'codes-changed', atMs: AT }, patch: {} });
+    expect(interpretNotification(0x06, 0x0c, { userId: 3 }, AT)).toEqual({ event: { kind: 'codes-changed', atMs: AT }, patch: {} });
+  });
+
   it('property: anything else moves nothing and says nothing', () => {
-    const known = new Set(['6:1', '6:2', '6:3', '6:4', '6:5', '6:6', '6:9', '6:11', '6:22', '6:23', '7:3', '7:4']);
+    const known = new Set(['6:1', '6:2', '6:3', '6:4', '6:5', '6:6', '6:9', '6:11', '6:12', '6:13', '6:14', '6:16', '6:22', '6:23', '7:3', '7:4']);
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.anything(), (type, event, params) => {
         fc.pre(!known.has(`${type}:${event}`));

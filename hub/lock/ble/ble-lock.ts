@@ -169,7 +169,7 @@ export class BleLockDriver implements LockDriver {
       await this.#exchange({ type: 'set-code', slot, code, challenge }, signal, 'code-ack');
       const back = (await this.#readCodes(signal)).find((s) => s.slot === slot);
       if (back?.code !== code) throw new HubError(ErrorCode.LOCK_CODE_NOT_CONFIRMED, `slot ${slot} did not read back the code just set`);
-    });
+    }, { label: `set-code:${slot}` });
   }
 
   clearCode(slot: number): Promise<void> {

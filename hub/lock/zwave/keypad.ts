@@ -29,8 +29,9 @@ export async function setCode(node: ZWaveNode, slot: number, code: string): Prom
   const api = node.commandClasses['User Code'];
   await radio(() => api.set(slot, USER_ID_STATUS.Enabled, code), `set code in slot ${slot}`);
   const back = await radio(() => api.get(slot), `read back slot ${slot}`);
-  if (back?.userIdStatus !== USER_ID_STATUS.Enabled || back.userCode !== code) {
-    throw new HubError(ErrorCode.LOCK_CODE_NOT_CONFIRMED, `slot ${slot}: the lock did not store the code (read back status ${String(back?.userIdStatus)})`);
+  if (back === undefined) throw unanswered(slot);
+  if (back.userIdStatus !== USER_ID_STATUS.Enabled || back.userCode !== code) {
+    throw new HubError(ErrorCode.LOCK_CODE_NOT_CONFIRMED, `slot ${slot}: the lock did not store the code (read back status ${String(back.userIdStatus)})`);
   }
 }
 
@@ -39,9 +40,15 @@ export async function clearCode(node: ZWaveNode, slot: number): Promise<void> {
   const api = node.commandClasses['User Code'];
   await radio(() => api.clear(slot), `clear slot ${slot}`);
   const back = await radio(() => api.get(slot), `read back slot ${slot}`);
-  if (back?.userIdStatus !== USER_ID_STATUS.Available) {
-    throw new HubError(ErrorCode.LOCK_CODE_NOT_CONFIRMED, `slot ${slot}: the lock did not free it (read back status ${String(back?.userIdStatus)})`);
+  if (back === undefined) throw unanswered(slot);
+  if (back.userIdStatus !== USER_ID_STATUS.Available) {
+    throw new HubError(ErrorCode.LOCK_CODE_NOT_CONFIRMED, `slot ${slot}: the lock did not free it (read back status ${String(back.userIdStatus)})`);
   }
+}
+
+/** No answer to the read-back at all: the lock is not reachable (not a refusal of the code). */
+function unanswered(slot: number): HubError {
+  return new HubError(ErrorCode.LOCK_UNREACHABLE, `the lock did not answer the read-back of slot ${slot}`);
 }
 
 export async function readCodes(node: ZWaveNode, signal: AbortSignal): Promise<CodeSlot[]> {

@@ -141,7 +141,14 @@ export class LockReports {
         this.onNotification(args.type, args.event, args.parameters);
       }
     };
-    const onValue = (_n: unknown, args: { commandClass: number; property: string | number; newValue?: unknown }): void => {
+    const onValue = (_n: unknown, args: { commandClass: number; property: string | number; propertyKey?: string | number; newValue?: unknown }): void => {
+      if (args.commandClass === CC.UserCode && args.property === 'userCode') {
+        // zwave-js keeps every code it reads or sets in its value cache, which it writes to disk
+        // under the state directory: a PIN must live only in the hub's store. The driver confirms
+        // codes from the reports themselves, never from this cache.
+        node.valueDB.removeValue({ commandClass: CC.UserCode, property: 'userCode', propertyKey: args.propertyKey }, { noEvent: true });
+        return;
+      }
       if (args.commandClass === CC.DoorLock && args.property === 'currentMode') this.onOperationReport(args.newValue, undefined);
       else if (args.commandClass === CC.DoorLock && args.property === 'doorStatus') this.onOperationReport(undefined, args.newValue);
       else if (args.commandClass === CC.Notification && typeof args.newValue === 'number' && args.newValue !== 0) {

@@ -42,6 +42,16 @@ export function interpretNotification(type: number, event: number, parameters: u
         return bolt({ kind: 'locked', by: 'auto', atMs });
       case 0x0b:
         return { event: { kind: 'jammed', atMs }, patch: { bolt: 'jammed' } };
+      // 0x0c all user codes deleted, 0x0d a single user code deleted, 0x0e a new user code added
+      // (at the keypad: the hub's own Sets are confirmed by reading back, not by these).
+      case 0x0c:
+        return { event: { kind: 'codes-changed', atMs }, patch: {} };
+      case 0x0d:
+      case 0x0e:
+        return { event: slot === undefined ? { kind: 'codes-changed', atMs } : { kind: 'codes-changed', slot, atMs }, patch: {} };
+      // 0x10 keypad temporarily disabled: the lock's own lockout after wrong codes.
+      case 0x10:
+        return { event: { kind: 'wrong-code', lockedOut: true, atMs }, patch: {} };
       case 0x16:
         return { event: { kind: 'door', door: 'open', atMs }, patch: { door: 'open' } };
       case 0x17:
@@ -50,8 +60,10 @@ export function interpretNotification(type: number, event: number, parameters: u
         return { event: undefined, patch: {} };
     }
   }
-  // Home Security: 0x03 "tampering, product cover removed", 0x04 "tampering, invalid code".
-  if (type === HOME_SECURITY && (event === 0x03 || event === 0x04)) return { event: { kind: 'tamper', atMs }, patch: {} };
+  // Home Security: 0x03 "tampering, product cover removed"; 0x04 "tampering, invalid code" is a
+  // wrong code at the keypad, which the schedule counts (a cover removed is not one).
+  if (type === HOME_SECURITY && event === 0x03) return { event: { kind: 'tamper', atMs }, patch: {} };
+  if (type === HOME_SECURITY && event === 0x04) return { event: { kind: 'wrong-code', lockedOut: false, atMs }, patch: {} };
   return { event: undefined, patch: {} };
 }
 

@@ -181,7 +181,7 @@ class ZwaveLockDriver implements ZwaveLock {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#queue.run(`setCode:${slot}:${code}`, () => setCode(this.#readyNode(), slot, code));
+    return this.#queue.run(`setCode:${slot}:${code}`, () => setCode(this.#readyNode(), slot, code), { label: `setCode:${slot}` });
   }
 
   clearCode(slot: number): Promise<void> {
@@ -301,8 +301,11 @@ class ZwaveLockDriver implements ZwaveLock {
       logConfig: this.#o.zwaveLog ? { enabled: true, level: 'debug', forceConsole: true } : { enabled: false },
       // `openSerialPort` is honoured by zwave-js (Driver defaults: 10) but missing from its option types.
       attempts: { openSerialPort: this.#o.serialOpenAttempts } as Record<string, number>,
-      // The hub reads codes when asked (codes()), not at every interview: 30 Gets wake a FLiRS lock 30 times.
-      interview: { queryAllUserCodes: false },
+      // With `false`, zwave-js 15 DELETES every user code at a node's first interview (User Code
+      // CC, CL:0063.01.22.01.1 allows it right after inclusion), and a lost cache makes any
+      // interview a first one: the owner's own codes would be gone. Reading them (one Get per slot,
+      // only at a first interview) is the price of leaving them alone.
+      interview: { queryAllUserCodes: true },
     });
     this.#driver = driver;
     const ready = new Promise<void>((resolve, reject) => {

@@ -32,10 +32,10 @@ import {
   Security2CC,
   Security2CCNonceGet,
   Security2CCNonceReport,
-  UserIDStatus,
 } from 'zwave-js';
 import { createDefaultMockNodeBehaviors } from 'zwave-js/Testing';
 import type { Clock, Timer } from '../../../hub/system/clock.js';
+import { KwiksetKeypad } from './kwikset-keypad.js';
 import type { MockStick } from './mock-stick.js';
 
 /** Notification CC "Access Control" (0x06) events (Z-Wave Notification Type/Event table). */
@@ -49,11 +49,16 @@ export const AccessControl = {
   keypadUnlock: 0x06,
   autoLock: 0x09,
   jammed: 0x0b,
+  allCodesDeleted: 0x0c,
+  codeDeleted: 0x0d,
+  codeAdded: 0x0e,
+  duplicateCode: 0x0f,
+  keypadDisabled: 0x10,
   doorOpen: 0x16,
   doorClosed: 0x17,
 } as const;
-/** Notification CC "Home Security" (0x07), event 0x03: tampering, product cover removed. */
-export const HomeSecurity = { type: 0x07, tamper: 0x03 } as const;
+/** Notification CC "Home Security" (0x07): 0x03 tampering, product cover removed; 0x04 tampering, invalid code. */
+export const HomeSecurity = { type: 0x07, tamper: 0x03, invalidCode: 0x04 } as const;
 
 export type SimBolt = 'locked' | 'unlocked' | 'jammed';
 
@@ -103,7 +108,7 @@ export function kwiksetCapabilities(options: { slots?: number; secure?: boolean;
         supportsV1Alarm: false,
         notificationTypesAndEvents: {
           [AccessControl.type]: Object.values(AccessControl).filter((v) => v !== AccessControl.type),
-          [HomeSecurity.type]: [HomeSecurity.tamper],
+          [HomeSecurity.type]: [HomeSecurity.tamper, HomeSecurity.invalidCode],
         },
       },
       { ccId: CommandClasses.Battery, version: 1, isSupported: true },
@@ -123,6 +128,8 @@ export class KwiksetLock {
   silent = false;
   /** Commands the lock received, for assertions (e.g. "sent once"). */
   readonly received: string[] = [];
+  /** The keypad's code memory: what it stores, refuses, and reports. */
+  readonly keypad: KwiksetKeypad;
   readonly #clock: Clock;
   readonly #secure: boolean;
   #motor: Timer | undefined;
@@ -137,6 +144,7 @@ export class KwiksetLock {
     this.batteryPercent = options.batteryPercent ?? 90;
     this.#clock = options.clock;
     this.#secure = options.secure === true;
+    this.keypad = new KwiksetKeypad(node, this.#clock, (type, event, params) => this.#notify(type, event, params));
     // defineBehavior puts what it gets in front: defaults first, then ours, so ours are asked first.
     node.defineBehavior(...createDefaultMockNodeBehaviors());
     node.defineBehavior(...this.#behaviors());
@@ -194,12 +202,17 @@ export class KwiksetLock {
 
   /** Unlocks from the keypad if `slot` holds a code (Access Control event 6 with the user id). */
   async keypadUnlock(slot: number): Promise<void> {
-    if (this.#slotStatus(slot) !== UserIDStatus.Enabled) throw new Error(`slot ${slot} holds no code`);
+    if (this.keypad.codeIn(slot) === undefined) throw new Error(`slot ${slot} holds no code`);
     await this.#move('unlocked', AccessControl.keypadUnlock, slot);
   }
 
   autoLock(): Promise<void> {
     return this.#move('locked', AccessControl.autoLock);
+  }
+
+  /** A person types `pin` at the keypad (KwiksetKeypad.enter); `keypad` also programs and resets. */
+  keypadEnter(pin: string): Promise<'unlocked' | 'refused' | 'locked-out'> {
+    return this.keypad.enter(pin, (slot) => this.#move('unlocked', AccessControl.keypadUnlock, slot));
   }
 
   async openDoor(): Promise<void> {
@@ -232,9 +245,7 @@ export class KwiksetLock {
 
   /** The code stored in a slot, as the lock's memory holds it. */
   codeIn(slot: number): string | undefined {
-    if (this.#slotStatus(slot) !== UserIDStatus.Enabled) return undefined;
-    const code = this.node.state.get(`UserCode_userCode_${slot}`) as string | Uint8Array | undefined;
-    return code instanceof Uint8Array ? Buffer.from(code).toString('ascii') : code;
+    return this.keypad.codeIn(slot);
   }
 
   /** Powers the lock off: the motor stops and nothing more goes on air. */
@@ -291,7 +302,7 @@ export class KwiksetLock {
       },
     };
     // Within one defineBehavior call the first is asked first: silence must see every frame.
-    return [silence, operationSet, operationGet, notificationGet, batteryGet];
+    return [silence, operationSet, operationGet, notificationGet, batteryGet, this.keypad.behavior()];
   }
 
   #operationReport(nodeId: number): DoorLockCCOperationReport {
@@ -391,9 +402,5 @@ export class KwiksetLock {
     await this.node.sendToController(createMockZWaveRequestFrame(new Security2CCNonceGet({ nodeId: controllerId }), { ackRequested: false }));
     const { payload } = await report;
     if (payload.receiverEI !== undefined) sm2.storeRemoteEI(controllerId, payload.receiverEI);
-  }
-
-  #slotStatus(slot: number): UserIDStatus {
-    return (this.node.state.get(`UserCode_userIdStatus_${slot}`) as UserIDStatus | undefined) ?? UserIDStatus.Available;
   }
 }
