@@ -41,6 +41,8 @@ export class LockReports {
   #jams = 0;
   #batteryLow = false;
   #lastDoor: 'open' | 'closed' | undefined;
+  /** The bolt position a command of ours is waiting for, while one is. */
+  #awaiting: { target: Bolt } | undefined;
   #everConnected = false;
   readonly #wakers = new Set<() => void>();
   #unbind: (() => void) | undefined;
@@ -53,6 +55,16 @@ export class LockReports {
 
   mark(): Mark {
     return { seq: this.#boltSeq, jams: this.#jams };
+  }
+
+  /** A command now waits for the bolt at `target`; the returned function says it stopped waiting. */
+  expect(target: Bolt): () => void {
+    const token = { target };
+    this.#awaiting = token;
+    return () => {
+      // Only its own: a command timed out may finish after the next one began waiting.
+      if (this.#awaiting === token) this.#awaiting = undefined;
+    };
   }
 
   /** True once the lock reported `target` after `mark`; throws LOCK_JAMMED on a jam since, or the abort reason. */
@@ -109,7 +121,7 @@ export class LockReports {
     // A door state re-read (pull-mode polls, repeated reports) is not a new door event.
     const repeatDoor = meaning.event?.kind === 'door' && meaning.event.door === this.#lastDoor;
     if (meaning.patch.door !== undefined) this.#lastDoor = meaning.patch.door;
-    if (meaning.event !== undefined && !repeatDoor) this.#emit(meaning.event);
+    if (meaning.event !== undefined && !repeatDoor) this.#emit(this.#withCommand(meaning.event));
     this.wakeAll();
   }
 
@@ -180,6 +192,14 @@ export class LockReports {
     this.#lastReportedBolt = bolt;
     this.tracker.update({ bolt });
     this.wakeAll();
+  }
+
+  /** Says whether the hub's command in flight is behind a bolt report or a jam. */
+  #withCommand(event: LockEvent): LockEvent {
+    const awaiting = this.#awaiting?.target;
+    if (event.kind === 'jammed') return awaiting === undefined ? event : { ...event, during: awaiting === 'locked' ? 'lock' : 'unlock' };
+    if ((event.kind === 'locked' || event.kind === 'unlocked') && event.by === 'hub') return { ...event, awaited: awaiting === event.kind };
+    return event;
   }
 
   #emit(event: LockEvent): void {

@@ -71,6 +71,11 @@ export interface ZwaveLock extends LockDriver {
   exclude(options?: { timeoutMs?: number }): Promise<{ nodeId: number }>;
 }
 
+/** A Z-Wave lock's id: the network's home id (32 bits, hex) and the lock's node id. */
+export function zwaveLockId(homeId: number, nodeId: number): string {
+  return `zwave-${homeId.toString(16).padStart(8, '0')}-${nodeId}`;
+}
+
 export function zwaveLock(options: ZwaveLockOptions): ZwaveLock {
   return new ZwaveLockDriver(options);
 }
@@ -170,6 +175,13 @@ class ZwaveLockDriver implements ZwaveLock {
     return this.#reports.tracker.snapshot();
   }
 
+  id(): string | undefined {
+    const homeId = this.#driver?.controller.homeId;
+    const nodeId = this.#node?.id;
+    if (homeId === undefined || nodeId === undefined) return undefined;
+    return zwaveLockId(homeId, nodeId);
+  }
+
   onEvent(listener: LockEventListener): () => void {
     return this.#reports.events.subscribe(listener);
   }
@@ -235,9 +247,22 @@ class ZwaveLockDriver implements ZwaveLock {
     if (target === 'unlocked' && battery !== undefined && battery < this.#o.minBatteryToUnlockPercent) {
       throw new HubError(ErrorCode.LOCK_BATTERY_TOO_LOW, `battery at ${battery}%: not unlocking a lock that may not relock`);
     }
-    const api = node.commandClasses['Door Lock'];
     const reports = this.#reports;
     const mark = reports.mark();
+    // A timed-out command stops waiting at once: a report after that is nobody's confirmation.
+    const stopWaiting = reports.expect(target);
+    signal.addEventListener('abort', stopWaiting, { once: true });
+    try {
+      await this.#driveBolt(node, target, mark, signal);
+    } finally {
+      stopWaiting();
+      signal.removeEventListener('abort', stopWaiting);
+    }
+  }
+
+  async #driveBolt(node: ZWaveNode, target: Bolt, mark: ReturnType<LockReports['mark']>, signal: AbortSignal): Promise<void> {
+    const api = node.commandClasses['Door Lock'];
+    const reports = this.#reports;
     const verb = target === 'locked' ? 'lock' : 'unlock';
     const result = await radio(() => api.set(target === 'locked' ? DOOR_LOCK_MODE.Secured : DOOR_LOCK_MODE.Unsecured), verb);
     if (result?.status === SUPERVISION_STATUS.Fail) {

@@ -74,10 +74,17 @@ export interface KwiksetOptions {
   clock?: Clock;
   /** Simulated radio airtime per frame, each way (MockNode `txDelay`; zwave-js's default is 10 ms). */
   txDelayMs?: number;
+  /**
+   * A door sensor (default true). Many deadbolts have none: then the door still moves (openDoor,
+   * closeDoor) but the lock reports nothing about it, and its Operation Report has no door status.
+   */
+  doorSensor?: boolean;
 }
 
 /** What the node is built from: usable both for a node present at start and one pending inclusion. */
-export function kwiksetCapabilities(options: { slots?: number; secure?: boolean; txDelayMs?: number } = {}) {
+export function kwiksetCapabilities(options: { slots?: number; secure?: boolean; txDelayMs?: number; doorSensor?: boolean } = {}) {
+  const doorSensor = options.doorSensor !== false;
+  const doorEvents: readonly number[] = [AccessControl.doorOpen, AccessControl.doorClosed];
   return {
     txDelay: options.txDelayMs ?? 10,
     // Kwikset 916: manufacturer 0x0090, FLiRS (wakes on a beam every 1000 ms).
@@ -95,7 +102,7 @@ export function kwiksetCapabilities(options: { slots?: number; secure?: boolean;
       // The S2 model is a newer one (Z-Wave Plus v2): it also supports Supervision CC, so Sets are
       // confirmed by a Supervision Report; the plain model is the older, unsupervised 916.
       ...(options.secure === true ? [CommandClasses['Security 2'], CommandClasses.Supervision] : []),
-      { ccId: CommandClasses['Door Lock'], version: 4, isSupported: true, travelTime: 0, doorSupported: true, boltSupported: true },
+      { ccId: CommandClasses['Door Lock'], version: 4, isSupported: true, travelTime: 0, doorSupported: doorSensor, boltSupported: true },
       { ccId: CommandClasses['User Code'], version: 1, isSupported: true, numUsers: options.slots ?? 30 },
       {
         ccId: CommandClasses.Notification,
@@ -103,7 +110,7 @@ export function kwiksetCapabilities(options: { slots?: number; secure?: boolean;
         isSupported: true,
         supportsV1Alarm: false,
         notificationTypesAndEvents: {
-          [AccessControl.type]: Object.values(AccessControl).filter((v) => v !== AccessControl.type),
+          [AccessControl.type]: Object.values(AccessControl).filter((v) => v !== AccessControl.type && (doorSensor || !doorEvents.includes(v))),
           [HomeSecurity.type]: [HomeSecurity.tamper],
         },
       },
@@ -126,6 +133,7 @@ export class KwiksetLock {
   readonly received: string[] = [];
   readonly #clock: Clock;
   readonly #secure: boolean;
+  readonly #doorSensor: boolean;
   #motor: Timer | undefined;
   #sending: Promise<void> = Promise.resolve();
   #lastHeardAt = Number.NEGATIVE_INFINITY;
@@ -138,6 +146,7 @@ export class KwiksetLock {
     this.batteryPercent = options.batteryPercent ?? 90;
     this.#clock = options.clock ?? systemClock();
     this.#secure = options.secure === true;
+    this.#doorSensor = options.doorSensor !== false;
     // defineBehavior puts what it gets in front: defaults first, then ours, so ours are asked first.
     node.defineBehavior(...createDefaultMockNodeBehaviors());
     node.defineBehavior(...this.#behaviors());
@@ -205,12 +214,14 @@ export class KwiksetLock {
 
   async openDoor(): Promise<void> {
     this.door = 'open';
+    if (!this.#doorSensor) return;
     await this.#notify(AccessControl.type, AccessControl.doorOpen);
     await this.#sendOperationReport();
   }
 
   async closeDoor(): Promise<void> {
     this.door = 'closed';
+    if (!this.#doorSensor) return;
     await this.#notify(AccessControl.type, AccessControl.doorClosed);
     await this.#sendOperationReport();
   }
@@ -304,7 +315,7 @@ export class KwiksetLock {
       duration: new Duration(0, 'seconds'),
       outsideHandlesCanOpenDoor: [false, false, false, false],
       insideHandlesCanOpenDoor: [true, true, true, true],
-      doorStatus: this.door,
+      ...(this.#doorSensor ? { doorStatus: this.door } : {}),
       boltStatus: this.bolt === 'locked' ? 'locked' : 'unlocked',
       latchStatus: 'closed',
     });
