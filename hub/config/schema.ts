@@ -159,11 +159,29 @@ const cameraSchema = z
     preRollS: z.int().min(1).max(60).default(10),
     /** No new frame for this long while streaming is a stall (the Wi-Fi deauthentication case). */
     stallS: z.int().min(1).max(30).default(3),
+    /** A visit's clip goes on this long after the relock. */
+    postRollS: z.int().min(0).max(120).default(10),
+    /** Disk space for all clips under <stateDir>/clips; the oldest clips of no visit go first. */
+    clipQuotaMb: z.int().min(64).max(1_048_576).default(4096),
+    /** What visit clips may fill of it before the homeowner is alerted (they are never deleted for space). */
+    visitClipQuotaMb: z.int().min(32).max(1_048_576).default(3072),
   })
   .superRefine((camera, ctx) => {
     if ((camera.username === undefined) !== (camera.password === undefined)) {
       ctx.addIssue({ code: 'custom', path: [camera.username === undefined ? 'username' : 'password'], message: 'username and password go together' });
     }
+    if (camera.visitClipQuotaMb > camera.clipQuotaMb) ctx.addIssue({ code: 'custom', path: ['visitClipQuotaMb'], message: 'must not exceed camera.clipQuotaMb' });
+  })
+  .readonly()
+  .prefault({});
+
+/** The visit (DESIGN.md, "The product in one delivery"; hub/delivery). */
+const deliverySchema = z
+  .strictObject({
+    /** With no visit at the door, a door open this long raises `door ajar`. */
+    doorAjarS: z.int().min(10).max(86_400).default(300),
+    /** A relock that failed is tried this many more times, 5 s apart and doubling (up to 5 min). */
+    relockRetries: z.int().min(0).max(50).default(8),
   })
   .readonly()
   .prefault({});
@@ -197,6 +215,7 @@ export const configSchema = z
     audit: auditSchema,
     cloud: cloudSchema,
     camera: cameraSchema,
+    delivery: deliverySchema,
   })
   .readonly();
 

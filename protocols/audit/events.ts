@@ -76,7 +76,8 @@ export const AUDIT_EVENTS = {
       state: z.enum(['locked', 'unlocked']),
       // `hub`: the lock reported a move by a hub command that no caller waited for any more (it
       // confirmed after its command timed out). `camera-stall`: a visit relocked at a camera stall.
-      by: z.enum(['grant', 'owner', 'cloud-command', 'relock-timer', 'auto-lock', 'manual', 'keypad', 'schedule', 'boot-recovery', 'hub', 'camera-stall']),
+      // `shutdown`: the daemon relocked an open visit's door on its way down.
+      by: z.enum(['grant', 'owner', 'cloud-command', 'relock-timer', 'auto-lock', 'manual', 'keypad', 'schedule', 'boot-recovery', 'hub', 'camera-stall', 'shutdown']),
       grantId: hex(64).optional(),
       slot: z.int().min(0).max(999).optional(),
       visitId: hex(64).optional(),
