@@ -10,6 +10,8 @@ export function cameraAuditModule(deps: {
   camera: () => Pick<Camera, 'onEvent'>;
   audit: () => { append(event: AuditEvent): unknown };
   onAuditFailure: (err: unknown) => void;
+  /** The visit holding the lock right now (hub/delivery): a stall mid-visit names it. */
+  currentVisit?: () => string | undefined;
 }): Module {
   let unsubscribe: (() => void) | undefined;
   return {
@@ -18,7 +20,8 @@ export function cameraAuditModule(deps: {
       unsubscribe = deps.camera().onEvent((event) => {
         if (event.type !== 'stall') return;
         try {
-          deps.audit().append({ type: 'camera.stall', body: { silentMs: Math.round(event.record.silentForMs) } });
+          const visitId = deps.currentVisit?.();
+          deps.audit().append({ type: 'camera.stall', body: { silentMs: Math.round(event.record.silentForMs), ...(visitId === undefined ? {} : { visitId }) } });
         } catch (err) {
           deps.onAuditFailure(err);
         }

@@ -142,7 +142,11 @@ export function deliveryRoom(deps: DeliveryRoomDeps): { module: Module; service:
       if (deps.camera !== undefined) {
         unsubscribe.push(
           deps.camera.onEvent((event) => {
-            if (event.type === 'stall') doorkeeper.cameraStalled();
+            try {
+              if (event.type === 'stall') doorkeeper.cameraStalled();
+            } catch (err) {
+              deps.onAuditFailure(err);
+            }
           }),
         );
       }

@@ -31,6 +31,14 @@ type Outcome = 'ok' | ErrorCode;
 
 /** A lock the test drives: commands confirm at once (or after `motorMs` on the clock), or fail with a code. */
 export class FakeLock implements Lock {
+  /** The hub that listened died: the lock now talks to a restarted one, on its clock. */
+  restartedHub(clock: FakeClock): void {
+    this.#clock = clock;
+    this.#events = new LockEventFanout((err) => {
+      throw err;
+    });
+  }
+
   bolt: BoltState = 'locked';
   door: DoorState = 'closed';
   connected = true;
@@ -41,10 +49,11 @@ export class FakeLock implements Lock {
   lockOutcomes: Outcome[] = [];
   readonly commands: string[] = [];
   onUnlock: (() => void) | undefined;
-  readonly #events = new LockEventFanout((err) => {
+  // A listener that throws fails the test: the room must never throw into the lock's fan-out.
+  #events = new LockEventFanout((err) => {
     throw err;
   });
-  readonly #clock: FakeClock;
+  #clock: FakeClock;
   readonly #id: string | undefined;
 
   constructor(clock: FakeClock, id: string | undefined) {
@@ -125,6 +134,8 @@ export class FakeLock implements Lock {
 export class FakeCamera {
   healthy = true;
   failStart: ErrorCode | undefined;
+  /** start() never returns (a camera that hangs while the recording starts). */
+  hangStart = false;
   readonly started: string[] = [];
   readonly stopped: string[] = [];
   readonly #listeners = new Set<(e: CameraEvent) => void>();
@@ -151,6 +162,7 @@ export class FakeCamera {
     return {
       start: async (visitId?: string): Promise<Recording> => {
         if (this.failStart !== undefined) throw new HubError(this.failStart, 'fake recorder: cannot start');
+        if (this.hangStart) await new Promise(() => {});
         const id = `clip-${this.started.length + 1}`;
         this.started.push(visitId ?? '');
         const startedAtMs = clock.now();
@@ -194,9 +206,25 @@ export interface VisitRig {
   /** Lets promise chains run (no time passes). */
   settle(): Promise<void>;
   close(): Promise<void>;
+  /** The process dies: no stop, no further write. */
+  crash(): void;
 }
 
-export async function visitRig(options: { path?: string; settings?: Partial<DeliverySettings>; camera?: boolean; lockId?: string | undefined; start?: boolean; clock?: FakeClock } = {}): Promise<VisitRig> {
+export interface VisitRigOptions {
+  /** A database file (a later rig on the same path is the hub after a restart). */
+  path?: string;
+  settings?: Partial<DeliverySettings>;
+  camera?: boolean;
+  lockId?: string | undefined;
+  start?: boolean;
+  clock?: FakeClock;
+  /** The physical lock, kept across a restart. */
+  lock?: FakeLock;
+  /** The audit log as the room sees it (a test may make it fail). */
+  auditFor?: (audit: AuditLog) => AuditLog;
+}
+
+export async function visitRig(options: VisitRigOptions = {}): Promise<VisitRig> {
   const clock = options.clock ?? new FakeClock({ wallMs: NOW });
   const world = await makeWorld(options.path ?? ':memory:');
   const hubKey = loadOrCreateHubKey(world.store);
@@ -204,7 +232,7 @@ export async function visitRig(options: { path?: string; settings?: Partial<Deli
   const accessMod = accessModule({ store: () => world.store, clock, log: silentLog(), policy: POLICY });
   await accessMod.start(new AbortController().signal);
   const access = accessMod.service();
-  const lock = new FakeLock(clock, 'lockId' in options ? options.lockId : LOCK_ID);
+  const lock = options.lock ?? new FakeLock(clock, 'lockId' in options ? options.lockId : LOCK_ID);
   const camera = new FakeCamera();
   const notices: VisitNotice[] = [];
   const receipts: Uint8Array[] = [];
@@ -212,7 +240,7 @@ export async function visitRig(options: { path?: string; settings?: Partial<Deli
   const withCamera = options.camera !== false;
   const room = deliveryRoom({
     store: world.store,
-    audit,
+    audit: options.auditFor?.(audit) ?? audit,
     access,
     lock,
     ...(withCamera ? { camera: camera.feed(), recording: { recorder: camera.recorder(clock), clips: { byVisit: () => [], recover: () => ({ recovered: [], removed: [] }) } } } : {}),
@@ -254,8 +282,14 @@ export async function visitRig(options: { path?: string; settings?: Partial<Deli
     presentationOver: (grant, challenge) => signPresentation({ grantId: grant.id, challenge, transport: 'ble', time: NOW, packages: ['pkg-1'] }, world.courier),
     settle,
     async close() {
-      await room.module.stop();
-      await accessMod.stop();
+      if (world.store.db.open) {
+        await room.module.stop();
+        await accessMod.stop();
+      }
+      world.close();
+    },
+    crash() {
+      // kill -9: nothing stops, nothing more is written; the database stays as the last commit left it.
       world.close();
     },
   };
