@@ -14,7 +14,7 @@
 import type { VisitRecord } from '../store/visit-journal.js';
 import { ErrorCode } from '../system/errors.js';
 import { clipEntries, codeOf, detailOf, doorOpen, stopRecording, type DoorContext } from './context.js';
-import { secure } from './securing.js';
+import { doorLeftOpen, secure } from './securing.js';
 import { writeStep } from './steps.js';
 import { Visit } from './visit.js';
 import type { VisitEnd } from './visit-flow.js';
@@ -45,6 +45,8 @@ export async function recoverVisit(ctx: DoorContext, v: Visit): Promise<VisitEnd
     ctx.notify({ kind: 'recovered-after-crash', visitId: v.id, door: ctx.lock.state().door });
     return 'secured';
   }
+  // The door standing open at boot is alarmed now, whatever was said before the crash.
+  if (doorOpen(ctx)) await doorLeftOpen(ctx, v);
   return secure(ctx, v, 'boot-recovery', { state: 'aborted', cause: 'boot-recovery' });
 }
 

@@ -77,7 +77,8 @@ export async function startDeliveryHub(o: DeliveryHubOptions): Promise<DeliveryH
     auditFailures.push(err);
   };
   const access = accessModule({ store: () => store, clock, log, policy: { clockSkewMs: 300_000, rssiFloorDbm: -70 } });
-  const lock = zwaveLock({ port: o.stickPath, keys: TEST_KEYS, cacheDir: join(o.stateDir, 'zwave'), commandTimeoutMs: o.commandTimeoutMs ?? 5000, stateMaxAgeMs: 60_000, clock, log });
+  // zwave-js's cache locks in a directory of this process's own, as systemd's RuntimeDirectory would be.
+  const lock = zwaveLock({ port: o.stickPath, keys: TEST_KEYS, cacheDir: join(o.stateDir, 'zwave'), lockDir: join(o.stateDir, `run-${process.pid}`), commandTimeoutMs: o.commandTimeoutMs ?? 5000, stateMaxAgeMs: 60_000, clock, log });
   const camera = new Camera({ url: o.cameraUrl, credentials: o.credentials, clock, log, preRollS: 2, stallS: 3, readBatchMs: 0 });
   const notices: VisitNotice[] = [];
   const receipts: Uint8Array[] = [];

@@ -31,6 +31,13 @@ export interface ZwaveLockOptions {
   keys: NetworkKeysHex;
   /** zwave-js's network cache (under the hub's state directory). */
   cacheDir: string;
+  /**
+   * Where zwave-js keeps the lock files of its cache (default: the cache directory). A process
+   * killed mid-write leaves its lock behind, and zwave-js will not open the cache again until the
+   * lock is stale (10 s): put it where a restart after a crash finds it gone (systemd's
+   * RuntimeDirectory is emptied when the daemon dies), so the door is relocked at once.
+   */
+  lockDir?: string;
   /** The lock's node id; by default the first node with Door Lock CC. */
   nodeId?: number | undefined;
   commandTimeoutMs: number;
@@ -82,7 +89,7 @@ export function zwaveLock(options: ZwaveLockOptions): ZwaveLock {
 
 class ZwaveLockDriver implements ZwaveLock {
   readonly name = 'lock-zwave';
-  readonly #o: Required<Omit<ZwaveLockOptions, 'nodeId'>> & { nodeId: number | undefined };
+  readonly #o: Required<Omit<ZwaveLockOptions, 'nodeId' | 'lockDir'>> & { nodeId: number | undefined; lockDir: string };
   readonly #log: Logger;
   readonly #queue: CommandQueue;
   readonly #reports: LockReports;
@@ -107,6 +114,7 @@ class ZwaveLockDriver implements ZwaveLock {
       zwaveLog: false,
       ...options,
       nodeId: options.nodeId,
+      lockDir: options.lockDir ?? options.cacheDir,
     };
     this.#log = options.log;
     this.#backoffMs = this.#o.reconnectMinMs;
@@ -129,6 +137,7 @@ class ZwaveLockDriver implements ZwaveLock {
   async start(signal: AbortSignal): Promise<void> {
     const keys = parseNetworkKeys(this.#o.keys);
     mkdirSync(this.#o.cacheDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.#o.lockDir, { recursive: true, mode: 0o700 });
     this.#zw ??= loadZwave();
     this.#running = true;
     process.on('unhandledRejection', this.#onUnhandledRejection);
@@ -321,7 +330,7 @@ class ZwaveLockDriver implements ZwaveLock {
     const zw = this.#modules();
     const driver = new zw.zw.Driver(this.#o.port, {
       securityKeys: keys,
-      storage: { cacheDir: this.#o.cacheDir, lockDir: this.#o.cacheDir },
+      storage: { cacheDir: this.#o.cacheDir, lockDir: this.#o.lockDir },
       logConfig: this.#o.zwaveLog ? { enabled: true, level: 'debug', forceConsole: true } : { enabled: false },
       // `openSerialPort` is honoured by zwave-js (Driver defaults: 10) but missing from its option types.
       attempts: { openSerialPort: this.#o.serialOpenAttempts } as Record<string, number>,
