@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { accessReadiness, type AccessReadiness } from '../../access/readiness.js';
 import { auditSummary, type AuditSummary } from '../../store/audit-summary.js';
 import { hubId, lastRun, type DaemonRun } from '../../store/daemon-runs.js';
+import { homePolicy, type HomePolicy } from '../../store/home-policy.js';
+import { lockIdentity } from '../../store/lock-identity.js';
 import { databasePath } from '../../store/module.js';
 import { openStore } from '../../store/store.js';
 import { CONFIG_VERSION } from '../../config/schema.js';
@@ -23,6 +25,10 @@ export interface HubStatus {
   access: AccessReadiness;
   /** The audit log: head, the cloud's ack, the backlog still to send, retention, last checkpoint. */
   audit: AuditSummary;
+  /** The paired lock's id as grants name it (null until the daemon has seen a paired lock). */
+  lock: { id: string | null };
+  /** The homeowner's switches at the door. */
+  home: HomePolicy;
 }
 
 export default function register(program: Command, ctx: CliContext): void {
@@ -44,7 +50,15 @@ export default function register(program: Command, ctx: CliContext): void {
           config: CONFIG_VERSION,
         });
         const access = accessReadiness(store, ctx.clock.now(), config.access.clockSkewS * 1000);
-        const full: HubStatus = { ...status, stateDir: config.stateDir, database: store.path, access, audit: auditSummary(store) };
+        const full: HubStatus = {
+          ...status,
+          stateDir: config.stateDir,
+          database: store.path,
+          access,
+          audit: auditSummary(store),
+          lock: { id: lockIdentity(store).get() ?? null },
+          home: homePolicy(store).get(),
+        };
         ctx.stdout.write(opts.json === true ? `${JSON.stringify(full)}\n` : formatStatus(full));
       } finally {
         store.close();
@@ -85,6 +99,8 @@ function formatStatus(s: HubStatus): string {
     `versions   keyhub ${s.versions.keyhub}, node ${s.versions.node}, sqlite ${s.versions.sqlite}, schema ${s.versions.schema}, config ${s.versions.config}`,
     ...formatAccess(s.access),
     formatAudit(s.audit),
+    `lock       ${s.lock.id ?? 'none paired yet'}`,
+    `home       deliveries ${s.home.deliveriesPaused ? 'PAUSED' : 'taken'}; ${s.home.petsInside ? 'pets inside (deliveries left outside)' : 'no pets inside'}`,
     `state      ${s.stateDir}`,
   ];
   return `${lines.join('\n')}\n`;
