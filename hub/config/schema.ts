@@ -144,6 +144,9 @@ const cloudSchema = z
   .readonly()
   .prefault({});
 
+const MIN_CLIP_QUOTA_MB = 64;
+const MAX_CLIP_QUOTA_MB = 1_048_576;
+
 /**
  * The door camera (DESIGN.md, "Camera"). No `url`, no camera: then no delivery may enter (the
  * access policy requires a healthy camera for deliveries and service visits).
@@ -162,15 +165,17 @@ const cameraSchema = z
     /** A visit's clip goes on this long after the relock. */
     postRollS: z.int().min(0).max(120).default(10),
     /** Disk space for all clips under <stateDir>/clips; the oldest clips of no visit go first. */
-    clipQuotaMb: z.int().min(64).max(1_048_576).default(4096),
+    clipQuotaMb: z.int().min(MIN_CLIP_QUOTA_MB).max(MAX_CLIP_QUOTA_MB).default(4096),
     /** What visit clips may fill of it before the homeowner is alerted (they are never deleted for space). */
-    visitClipQuotaMb: z.int().min(32).max(1_048_576).default(3072),
+    visitClipQuotaMb: z.int().min(32).max(MAX_CLIP_QUOTA_MB).default(3072),
   })
   .superRefine((camera, ctx) => {
     if ((camera.username === undefined) !== (camera.password === undefined)) {
       ctx.addIssue({ code: 'custom', path: [camera.username === undefined ? 'username' : 'password'], message: 'username and password go together' });
     }
-    if (camera.visitClipQuotaMb > camera.clipQuotaMb) ctx.addIssue({ code: 'custom', path: ['visitClipQuotaMb'], message: 'must not exceed camera.clipQuotaMb' });
+    // A quota already out of range is that one problem, not a second one here.
+    const inRange = camera.clipQuotaMb >= MIN_CLIP_QUOTA_MB && camera.visitClipQuotaMb <= MAX_CLIP_QUOTA_MB;
+    if (inRange && camera.visitClipQuotaMb > camera.clipQuotaMb) ctx.addIssue({ code: 'custom', path: ['visitClipQuotaMb'], message: 'must not exceed camera.clipQuotaMb' });
   })
   .readonly()
   .prefault({});

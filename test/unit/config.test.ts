@@ -76,7 +76,8 @@ describe('defaults per mode', () => {
       access: { clockSkewS: 300, rssiFloorDbm: -70, cloudRadiusM: 50 },
       audit: { checkpointEvery: 100, retentionDays: 365 },
       cloud: { broker: 'embedded', port: 8883, refusals: { inFullPerKind: 5, inFullTotal: 20, intervalS: 60 } },
-      camera: { transport: 'tcp', preRollS: 10, stallS: 3 },
+      camera: { transport: 'tcp', preRollS: 10, stallS: 3, postRollS: 10, clipQuotaMb: 4096, visitClipQuotaMb: 3072 },
+      delivery: { doorAjarS: 300, relockRetries: 8 },
     });
     expect(loaded.path).toBe(file);
     expect(loaded.fileFound).toBe(false);
@@ -323,6 +324,11 @@ describe('KEYHUB_* environment overrides', () => {
       { name: 'KEYHUB_CAMERA__PASSWORD', path: 'camera.password', kind: 'string', expected: 'a string' },
       { name: 'KEYHUB_CAMERA__PRE_ROLL_S', path: 'camera.preRollS', kind: 'integer', expected: 'an integer from 1 to 60' },
       { name: 'KEYHUB_CAMERA__STALL_S', path: 'camera.stallS', kind: 'integer', expected: 'an integer from 1 to 30' },
+      { name: 'KEYHUB_CAMERA__POST_ROLL_S', path: 'camera.postRollS', kind: 'integer', expected: 'an integer from 0 to 120' },
+      { name: 'KEYHUB_CAMERA__CLIP_QUOTA_MB', path: 'camera.clipQuotaMb', kind: 'integer', expected: 'an integer from 64 to 1048576' },
+      { name: 'KEYHUB_CAMERA__VISIT_CLIP_QUOTA_MB', path: 'camera.visitClipQuotaMb', kind: 'integer', expected: 'an integer from 32 to 1048576' },
+      { name: 'KEYHUB_DELIVERY__DOOR_AJAR_S', path: 'delivery.doorAjarS', kind: 'integer', expected: 'an integer from 10 to 86400' },
+      { name: 'KEYHUB_DELIVERY__RELOCK_RETRIES', path: 'delivery.relockRetries', kind: 'integer', expected: 'an integer from 0 to 50' },
     ]);
   });
 
@@ -513,6 +519,13 @@ describe('versions and migrations', () => {
   });
 });
 
+describe('camera clip quotas', () => {
+  it('refuses a visit clips share larger than the quota of all clips', () => {
+    const { cwd } = checkout({ version: 1, camera: { clipQuotaMb: 100, visitClipQuotaMb: 200 } });
+    expect(problems(() => dev(cwd))).toEqual([expect.stringContaining('camera.visitClipQuotaMb')]);
+  });
+});
+
 describe('properties of numeric env overrides', () => {
   const numeric = [
     { name: 'KEYHUB_SHUTDOWN__DEADLINE_S', path: ['shutdown', 'deadlineS'], min: 1, max: 120, int: false },
@@ -534,6 +547,12 @@ describe('properties of numeric env overrides', () => {
     { name: 'KEYHUB_CLOUD__REFUSALS__INTERVAL_S', path: ['cloud', 'refusals', 'intervalS'], min: 1, max: 86_400, int: true },
     { name: 'KEYHUB_CAMERA__PRE_ROLL_S', path: ['camera', 'preRollS'], min: 1, max: 60, int: true },
     { name: 'KEYHUB_CAMERA__STALL_S', path: ['camera', 'stallS'], min: 1, max: 30, int: true },
+    { name: 'KEYHUB_CAMERA__POST_ROLL_S', path: ['camera', 'postRollS'], min: 0, max: 120, int: true },
+    // The visit clips' share may not exceed all clips' quota: each is tried with a partner that fits.
+    { name: 'KEYHUB_CAMERA__CLIP_QUOTA_MB', path: ['camera', 'clipQuotaMb'], min: 64, max: 1_048_576, int: true, partner: { KEYHUB_CAMERA__VISIT_CLIP_QUOTA_MB: '32' } },
+    { name: 'KEYHUB_CAMERA__VISIT_CLIP_QUOTA_MB', path: ['camera', 'visitClipQuotaMb'], min: 32, max: 1_048_576, int: true, partner: { KEYHUB_CAMERA__CLIP_QUOTA_MB: '1048576' } },
+    { name: 'KEYHUB_DELIVERY__DOOR_AJAR_S', path: ['delivery', 'doorAjarS'], min: 10, max: 86_400, int: true },
+    { name: 'KEYHUB_DELIVERY__RELOCK_RETRIES', path: ['delivery', 'relockRetries'], min: 0, max: 50, int: true },
   ] as const;
   type Numeric = (typeof numeric)[number];
 
