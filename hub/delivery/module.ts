@@ -125,7 +125,13 @@ export function deliveryRoom(deps: DeliveryRoomDeps): { module: Module; service:
   const module: Module = {
     name: 'delivery',
     start() {
-      if (clips !== undefined) clips.recover();
+      // Before any new recording (it would be taken for a crash's leftover), and never in the way of
+      // the relock below: a clip store that cannot be cleaned up is logged, the door comes first.
+      try {
+        clips?.recover();
+      } catch (err) {
+        log.error({ err: (err as Error)?.message }, 'clips left by a crash could not be recovered');
+      }
       const id = deps.lock.id();
       if (id !== undefined) rememberLockId(id);
       unsubscribe.push(

@@ -180,6 +180,24 @@ describe('a delivery on the simulated home', () => {
     expect(verifyChain(hub)).toMatchObject({ ok: true });
   });
 
+  it('the camera freezing with the door open (Wi-Fi deauthentication) relocks at once and ends the visit camera-stalled', async () => {
+    const h = await home();
+    const hub = await hubIn(h);
+    const { grant, signed } = grantFor(h);
+    const answer = await present(hub, signed, grant.id);
+    if (!answer.ok) throw new Error(answer.codeName);
+    h.camera.faults.freeze = true;
+    await until(() => h.sim.bolt === 'locked', 'the relock at the stall', 15_000);
+    h.camera.faults.freeze = false;
+    await until(() => hub.service.journal.get(answer.visitId)?.state === 'camera-stalled', 'the end of the visit', 15_000);
+    const all = events(hub);
+    expect(all.find((e) => e.type === 'camera.stall')).toMatchObject({ body: { visitId: answer.visitId } });
+    expect(all.filter((e) => e.type === 'bolt').at(-1)).toMatchObject({ body: { state: 'locked', by: 'camera-stall' } });
+    expect(hub.notices).toContainEqual({ kind: 'camera-stalled', visitId: answer.visitId });
+    const relock = await hub.service.relock(answer.visitId);
+    expect(relock).toMatchObject({ ok: true, outcome: 'locked' });
+  });
+
   it('a relock that times out and then completes: the late report is on record, and it confirms the visit', async () => {
     const h = await home({ motorMs: 200 });
     const hub = await hubIn(h, { relockRetry: { firstMs: 60_000, maxMs: 60_000, attempts: 1 } });
