@@ -194,7 +194,6 @@ describe('a hub killed mid-visit', () => {
       await child.powerCut();
       expect(state()).toBe(c.state);
       await c.meanwhile?.(home);
-      if (c.state === 'door-left-open') setTimeout(() => void sim.closeDoor(), 1500);
 
       // The restart: this process is the hub now.
       const hub = await startDeliveryHub({ stateDir: dir.path, stickPath: stick.path, cameraUrl: camera.url });
@@ -204,6 +203,12 @@ describe('a hub killed mid-visit', () => {
       // Before the relock settles, the door is held: nothing else can unlock. (A visit killed in its
       // post-roll was secured already: only its record is closed, at once.)
       if (c.state !== 'post-roll') expect(hub.service.challenge('ble')).toMatchObject({ ok: false, code: ErrorCode.VISIT_IN_PROGRESS });
+      if (c.state === 'door-left-open') {
+        // The door still stands open: the restarted hub alarms it, waits, and relocks once it closes.
+        await until(() => hub.audit.read(1, 10_000).filter((r) => r.event.type === 'alarm').length === 2, 'the alarm of the hub that found the door open', 20_000);
+        expect(sim.bolt).toBe('unlocked');
+        await sim.closeDoor();
+      }
       await hub.service.recovered();
       expect(sim.bolt).toBe('locked');
       const record = hub.service.journal.get(visit.visitId);
