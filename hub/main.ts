@@ -3,10 +3,12 @@
  * them in reverse order on SIGTERM/SIGINT within the configured deadline. Nothing else in hub/
  * imports this file; rooms receive the values they need (Clock, Logger, Store, Lock…) from here.
  */
+import { join } from 'node:path';
 import { accessRoom, type AccessService } from './access/module.js';
 import { accessPolicy } from './access/policy.js';
 import { cameraAuditModule } from './camera/camera-audit.js';
 import { cameraRoom } from './camera/module.js';
+import { deliveryRoom, deliverySettingsFrom, type DeliveryService } from './delivery/module.js';
 import type { DoorCamera } from './camera/no-camera.js';
 import { cloudRoom, type CloudRoom } from './cloud/module.js';
 import { controlRoom } from './control/module.js';
@@ -66,6 +68,7 @@ export interface Hub {
   cloud: CloudRoom;
   control: { module: ControlServer };
   schedule: ScheduleModule;
+  delivery: Room<DeliveryService>;
 }
 
 export interface ComposeDeps {
@@ -118,8 +121,29 @@ export function composeRooms(config: HubConfig, store: Store, deps: ComposeDeps)
   // The door camera (`camera.url`, else one that is never healthy: no camera, no entry).
   const camera = cameraRoom(config.camera, { clock, log: log.child({ module: 'camera' }) });
   // What the lock and the camera report on their own goes on record.
-  const lockAudit = lockAuditModule({ lock: lock.service, audit: audit.service, log: log.child({ module: 'lock' }), onAuditFailure });
-  const cameraAudit = cameraAuditModule({ camera: camera.service, audit: audit.service, onAuditFailure });
+  // The visit (hub/delivery): grant checked and used, camera recording, unlock, relock, receipt.
+  // It starts after the lock and the camera and first secures any visit a crash left open.
+  const deliveryLog = log.child({ module: 'delivery' });
+  const deliveryConfig = deliverySettingsFrom(config);
+  const delivery = deliveryRoom({
+    store,
+    audit: audit.service,
+    access: access.service,
+    lock: lock.service,
+    camera: camera.service,
+    hubId: hubId(store),
+    hubKey,
+    clock,
+    log: deliveryLog,
+    clips: { dir: join(stateDir, 'clips'), quotaBytes: deliveryConfig.quotaBytes, visitQuotaBytes: deliveryConfig.visitQuotaBytes },
+    settings: deliveryConfig.settings,
+    // What the homeowner is told goes to the log until the cloud link carries notifications.
+    notify: (notice) => deliveryLog.info({ notice }, 'homeowner notice'),
+    onAuditFailure,
+  });
+  const currentVisit = (): string | undefined => delivery.service.currentVisit();
+  const lockAudit = lockAuditModule({ lock: lock.service, audit: audit.service, log: log.child({ module: 'lock' }), onAuditFailure, currentVisit });
+  const cameraAudit = cameraAuditModule({ camera: camera.service, audit: audit.service, onAuditFailure, currentVisit });
   // The cloud (`cloud.broker`): link (never blocks start: the hub works offline), outbox, signed downlink.
   const cloud = cloudRoom(config.cloud, {
     stateDir,
@@ -148,8 +172,8 @@ export function composeRooms(config: HubConfig, store: Store, deps: ComposeDeps)
   const schedule = scheduleFor(config.schedule, { store, lock: lock.service, audit: audit.service, clockTrusted: () => access.service.status().clockTrusted, clock, log, onAuditFailure });
   // The audit bridges listen before the lock and the camera start and until they have stopped:
   // a manual unlock or a jam while the Z-Wave driver is still interviewing is on record too.
-  const modules: Module[] = [run.module, audit.module, access.module, lockAudit, cameraAudit, lock.module, schedule, camera.module, ...cloud.modules, control.module];
-  return { modules, store: run, audit, access, lock, camera, cloud, control, schedule };
+  const modules: Module[] = [run.module, audit.module, access.module, lockAudit, cameraAudit, lock.module, schedule, camera.module, delivery.module, ...cloud.modules, control.module];
+  return { modules, store: run, audit, access, lock, camera, delivery, cloud, control, schedule };
 }
 
 function scheduleFor(

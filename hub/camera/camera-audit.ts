@@ -12,6 +12,8 @@ export function cameraAuditModule(deps: {
   camera: Pick<DoorCamera, 'onEvent'>;
   audit: { append(event: AuditEvent): unknown };
   onAuditFailure: (err: unknown) => void;
+  /** The visit holding the lock right now (hub/delivery): a stall mid-visit names it. */
+  currentVisit?: () => string | undefined;
 }): Module {
   let unsubscribe: (() => void) | undefined;
   const append = (event: AuditEvent): void => {
@@ -25,8 +27,10 @@ export function cameraAuditModule(deps: {
     name: 'camera-audit',
     start() {
       unsubscribe = deps.camera.onEvent((event) => {
-        if (event.type === 'stall') append({ type: 'camera.stall', body: { silentMs: Math.round(event.record.silentForMs), reason: event.record.reason } });
-        else if (event.type === 'recovered') append({ type: 'camera.recovered', body: { outageMs: Math.round(event.outageMs), reason: event.reason } });
+        const visitId = deps.currentVisit?.();
+        const visit = visitId === undefined ? {} : { visitId };
+        if (event.type === 'stall') append({ type: 'camera.stall', body: { silentMs: Math.round(event.record.silentForMs), reason: event.record.reason, ...visit } });
+        else if (event.type === 'recovered') append({ type: 'camera.recovered', body: { outageMs: Math.round(event.outageMs), reason: event.reason, ...visit } });
       });
     },
     stop() {

@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto';
 import { close, openSync, writev } from 'node:fs';
 import { ErrorCode, HubError } from '../system/errors.js';
 
@@ -34,6 +35,8 @@ export class ClipFile {
   #inFlight: Promise<void> = Promise.resolve();
   #failure: HubError | undefined;
   #closed = false;
+  /** SHA-256 of the bytes written so far, in file order: what a visit's receipt vouches for. */
+  readonly #written: Hash = createHash('sha256');
   #waiters: Array<{ resolve(): void; reject(err: HubError): void }> = [];
 
   /** Creates the file (it must not exist: two recordings never share one). */
@@ -54,6 +57,11 @@ export class ClipFile {
 
   get failure(): HubError | undefined {
     return this.#failure;
+  }
+
+  /** The bytes on disk so far and their SHA-256 (wait for `flushed()` first to include what is queued). */
+  writtenDigest(): { bytes: number; sha256: Uint8Array } {
+    return { bytes: this.#position, sha256: new Uint8Array(this.#written.copy().digest()) };
   }
 
   /** Queues buffers for the end of the file (they must not change until written). */
@@ -123,6 +131,8 @@ export class ClipFile {
         this.fail(new HubError(ErrorCode.CAMERA_RECORDING_FAILED, `${this.#opts.label}: writing failed: ${reason}`, { cause: err ?? undefined }));
         return;
       }
+      // The buffers are unchanged until written (append's contract): hash them now, once on disk.
+      for (const b of batch) this.#written.update(b);
       this.#position += bytes;
       this.#queuedBytes -= bytes;
       if (this.#queue.length > 0) this.#drain();

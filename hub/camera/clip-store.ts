@@ -96,6 +96,11 @@ export class ClipStore {
     return r === undefined ? undefined : toRow(r);
   }
 
+  /** A visit's clips, in the order they were recorded (one more after each change of picture format). */
+  byVisit(visitId: string): ClipRow[] {
+    return (this.#opts.store.db.prepare('SELECT * FROM camera_clips WHERE visit_id = ? ORDER BY started_at_ms, rowid').all(visitId) as DbRow[]).map(toRow);
+  }
+
   list(): ClipRow[] {
     return (this.#opts.store.db.prepare('SELECT * FROM camera_clips ORDER BY started_at_ms, id').all() as DbRow[]).map(toRow);
   }

@@ -29,11 +29,24 @@ export interface RecordedVisit {
   readonly clips: readonly [ClipRow, ...ClipRow[]];
 }
 
+/** A clip as written at a moment of the visit: its id, its first `bytes` bytes and their SHA-256. */
+export interface ClipMark {
+  readonly clipId: string;
+  readonly bytes: number;
+  readonly sha256: Uint8Array;
+}
+
 export interface Recording {
   /** The first clip's id. */
   readonly id: string;
   /** Ids of this recording's clips so far, in order. */
   clipIds(): readonly string[];
+  /**
+   * The clip being written, as it stands on disk once what is queued is written: whole GOPs up to
+   * the last keyframe (the GOP in progress follows). What a receipt vouches for at the relock.
+   * Rejects (CAMERA_RECORDING_FAILED) when the clip's writing failed.
+   */
+  mark(): Promise<ClipMark>;
   /** Resolves with the closed clips; rejects (CAMERA_RECORDING_FAILED) if writing failed. */
   readonly done: Promise<RecordedVisit>;
   /** Stops taking frames, writes the last fragment, closes and indexes the clips. */
@@ -204,6 +217,12 @@ export class Recorder {
     return {
       id: parts[0]?.id ?? current.id,
       clipIds: () => parts.map((p) => p.id),
+      mark: async () => {
+        const part = current;
+        if (failure !== undefined) throw failure;
+        await part.file.flushed();
+        return { clipId: part.id, ...part.file.writtenDigest() };
+      },
       done,
       stop: () => {
         const p = stop();

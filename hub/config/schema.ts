@@ -163,6 +163,9 @@ const cloudSchema = z
   ])
   .prefault({});
 
+const MIN_CLIP_QUOTA_MB = 64;
+const MAX_CLIP_QUOTA_MB = 1_048_576;
+
 /**
  * The door camera (DESIGN.md, "Camera"). No `url`, no camera: then no delivery may enter (the
  * access policy requires a healthy camera for deliveries and service visits).
@@ -184,11 +187,31 @@ const cameraSchema = z
     stallS: z.int().min(1).max(30).default(3),
     /** This many identical keyframes in a row are a frozen picture, a stall of its own reason. */
     frozenKeyframes: z.int().min(2).max(30).default(3),
+    /** A visit's clip goes on this long after the relock. */
+    postRollS: z.int().min(0).max(120).default(10),
+    /** Disk space for all clips under <stateDir>/clips; the oldest clips of no visit go first. */
+    clipQuotaMb: z.int().min(MIN_CLIP_QUOTA_MB).max(MAX_CLIP_QUOTA_MB).default(4096),
+    /** What visit clips may fill of it before the homeowner is alerted (they are never deleted for space). */
+    visitClipQuotaMb: z.int().min(32).max(MAX_CLIP_QUOTA_MB).default(3072),
   })
   .superRefine((camera, ctx) => {
     if ((camera.username === undefined) !== (camera.password === undefined)) {
       ctx.addIssue({ code: 'custom', path: [camera.username === undefined ? 'username' : 'password'], message: 'username and password go together' });
     }
+    // A quota already out of range is that one problem, not a second one here.
+    const inRange = camera.clipQuotaMb >= MIN_CLIP_QUOTA_MB && camera.visitClipQuotaMb <= MAX_CLIP_QUOTA_MB;
+    if (inRange && camera.visitClipQuotaMb > camera.clipQuotaMb) ctx.addIssue({ code: 'custom', path: ['visitClipQuotaMb'], message: 'must not exceed camera.clipQuotaMb' });
+  })
+  .readonly()
+  .prefault({});
+
+/** The visit (DESIGN.md, "The product in one delivery"; hub/delivery). */
+const deliverySchema = z
+  .strictObject({
+    /** With no visit at the door, a door open this long raises `door ajar`. */
+    doorAjarS: z.int().min(10).max(86_400).default(300),
+    /** A relock that failed is tried this many more times, 5 s apart and doubling (up to 5 min). */
+    relockRetries: z.int().min(0).max(50).default(8),
   })
   .readonly()
   .prefault({});
@@ -272,6 +295,7 @@ export const configSchema = z
     cloud: cloudSchema,
     camera: cameraSchema,
     schedule: scheduleSchema,
+    delivery: deliverySchema,
   })
   .readonly();
 

@@ -3,6 +3,8 @@ import { accessReadiness } from '../access/readiness.js';
 import { CONFIG_VERSION } from '../config/schema.js';
 import { auditSummary } from '../store/audit-summary.js';
 import { hubId, lastRun, type DaemonRun } from '../store/daemon-runs.js';
+import { homePolicy } from '../store/home-policy.js';
+import { lockIdentity } from '../store/lock-identity.js';
 import type { Store } from '../store/store.js';
 import { keyhubVersion } from '../system/version.js';
 
@@ -32,6 +34,8 @@ export function hubStatus(
     database: store.path,
     access: accessReadiness(store, o.nowMs, o.clockSkewMs, o.clockTrusted),
     audit: auditSummary(store),
+    lock: { id: lockIdentity(store).get() ?? null },
+    home: homePolicy(store).get(),
   };
 }
 

@@ -33,11 +33,15 @@ export interface LockState {
 /** Who moved the bolt, as far as the lock tells. `hub` is a command from this hub. */
 export type LockActor = 'hub' | 'manual' | 'keypad' | 'auto' | 'unknown';
 
-/** Everything a lock can tell on its own. `atMs` is hub wall time at receipt. */
+/**
+ * Everything a lock can tell on its own. `atMs` is hub wall time at receipt. A bolt moved `by: hub`
+ * says whether a command of this hub was waiting for that report (`awaited`): its caller records
+ * it; one nobody waits for any more (it came after the command timed out) is on record nowhere else.
+ */
 export type LockEvent =
-  | { kind: 'locked'; by: LockActor; /** keypad slot, when `by` is keypad */ slot?: number; atMs: number }
-  | { kind: 'unlocked'; by: LockActor; slot?: number; atMs: number }
-  | { kind: 'jammed'; atMs: number }
+  | { kind: 'locked'; by: LockActor; /** keypad slot, when `by` is keypad */ slot?: number; awaited?: boolean; atMs: number }
+  | { kind: 'unlocked'; by: LockActor; slot?: number; awaited?: boolean; atMs: number }
+  | { kind: 'jammed'; /** the command the bolt jammed under; absent when none was in flight */ during?: 'lock' | 'unlock'; atMs: number }
   | { kind: 'tamper'; atMs: number }
   /** A code entered at the keypad that the lock refused; `lockedOut` when the lock now ignores its keypad for a while. */
   | { kind: 'wrong-code'; lockedOut: boolean; atMs: number }
@@ -60,6 +64,11 @@ export interface CodeSlot {
 }
 
 export interface Lock {
+  /**
+   * The lock's stable id from its pairing, as grants name it (Z-Wave: `zwave-<home id>-<node id>`;
+   * BLE: `ble-` and a fingerprint of the lock's key), or undefined while no lock is paired or known.
+   */
+  id(): string | undefined;
   /** Throws the bolt; resolves once the lock confirmed `locked`. */
   lock(): Promise<void>;
   /** Retracts the bolt; resolves once the lock confirmed `unlocked`. */

@@ -10,6 +10,10 @@ import type { CodeSlot, LockDriver, LockState } from './lock.js';
 export class NoLock implements LockDriver {
   readonly name = 'no-lock';
 
+  id(): string | undefined {
+    return undefined;
+  }
+
   start(): void {}
 
   stop(): void {}

@@ -13,7 +13,7 @@ export enum ErrorCode {
   CONFIG_MIGRATION_MISSING = 103,
 
   // 2xx access (refusal reasons: the courier, the homeowner and the audit log see these)
-  // 200–249: offline grants (hub/access, protocols/grant). decide() refuses with exactly one of these.
+  // 200–230: offline grants (hub/access, protocols/grant). decide() refuses with exactly one of these.
   GRANT_MALFORMED = 200,
   PRESENTATION_MALFORMED = 201,
   GRANT_MISMATCH = 202,
@@ -58,6 +58,15 @@ export enum ErrorCode {
   SCHEDULE_NAME_TAKEN = 253,
   /** Another code (the hub's or the owner's own in the lock) already has this PIN: the keypad could not tell who opened. */
   SCHEDULE_PIN_TAKEN = 254,
+  // 231–249: the visit (hub/delivery): refusals a courier hears before the door opens
+  /** The lock has a visit in progress (or one being recovered after a crash): one visit at a time per lock. */
+  VISIT_IN_PROGRESS = 231,
+  /** Pet mode is on: the courier is told to leave the parcel outside, the door stays shut. */
+  PETS_INSIDE = 232,
+  /** A relock (or receipt) asked for a visit this hub does not know. */
+  VISIT_UNKNOWN = 233,
+  /** The hub is starting or stopping: no visit begins now. */
+  VISITS_NOT_TAKEN = 234,
 
   // 3xx lock
   // 300–339: the Lock interface and the Z-Wave driver (hub/lock, hub/lock/zwave)
@@ -193,6 +202,9 @@ export enum ErrorCode {
   // 620–629: the keypad schedule's tables (hub/store/schedule-store.ts)
   /** A stored code does not parse: a damaged or tampered database. */
   STORE_SCHEDULE_INVALID = 620,
+  // 613–629: the visit journal (hub/store/visit-journal.ts)
+  /** A visit's step (journal row and its audit entry, one transaction) did not commit: the step did not happen. */
+  VISIT_JOURNAL_WRITE_FAILED = 613,
 
   // 7xx lan
 

@@ -40,6 +40,36 @@ const pinHash = hex(16);
 const slot = z.int().min(1).max(255);
 const codeKind = z.enum(['guest', 'service']);
 const reason = z.int().min(0).max(999);
+/**
+ * The states of a visit (hub/delivery), in the order a delivery goes through them, then its ends.
+ * A `visit` entry records each step; the journal (hub/store/visit-journal.ts) keeps the same names.
+ */
+export const VISIT_STATES = [
+  'requested',
+  'verifying',
+  'camera-arming',
+  'unlocking',
+  'open',
+  'relocking',
+  'confirming',
+  'post-roll',
+  'done',
+  'refused',
+  'left-outside',
+  'relock-failed',
+  'door-left-open',
+  'camera-stalled',
+  'aborted',
+] as const;
+export type VisitState = (typeof VISIT_STATES)[number];
+
+/** Why a visit took a step that no request asked for (or which request did). */
+export const VISIT_CAUSES = ['courier', 'entry-timer', 'camera-stall', 'door-closed', 'unlock-failed', 'retry', 'lock-report', 'boot-recovery', 'shutdown'] as const;
+export type VisitCause = (typeof VISIT_CAUSES)[number];
+
+/** What the homeowner is alerted to at the door. */
+export const ALARM_KINDS = ['door-forced-open', 'door-ajar', 'door-left-open', 'relock-failed', 'camera-stalled'] as const;
+export type AlarmKind = (typeof ALARM_KINDS)[number];
 
 export const AUDIT_EVENTS = {
   /** An access decision: allow, or refuse with the 2xx reason code the courier and owner also see. */
@@ -52,6 +82,7 @@ export const AUDIT_EVENTS = {
       transport,
       grantId: hex(64).optional(),
       subject: text(128).optional(),
+      visitId: hex(64).optional(),
     }),
   },
   /** The lock confirmed the bolt's position after a command or on its own (manual, keypad, auto). */
@@ -59,17 +90,21 @@ export const AUDIT_EVENTS = {
     security: true,
     body: z.strictObject({
       state: z.enum(['locked', 'unlocked']),
-      by: z.enum(['grant', 'owner', 'cloud-command', 'relock-timer', 'auto-lock', 'manual', 'keypad', 'schedule', 'boot-recovery']),
+      // `hub`: the lock reported a move by a hub command that no caller waited for any more (it
+      // confirmed after its command timed out). `camera-stall`: a visit relocked at a camera stall.
+      // `shutdown`: the daemon relocked an open visit's door on its way down.
+      by: z.enum(['grant', 'owner', 'cloud-command', 'relock-timer', 'auto-lock', 'manual', 'keypad', 'schedule', 'boot-recovery', 'hub', 'camera-stall', 'shutdown']),
       grantId: hex(64).optional(),
       slot: z.int().min(0).max(999).optional(),
+      visitId: hex(64).optional(),
     }),
   },
   /** A lock or unlock command without a confirmed outcome (timeout, jam, refusal). */
   'bolt.failed': {
     security: true,
-    body: z.strictObject({ wanted: z.enum(['locked', 'unlocked']), code: z.int().min(0).max(999), detail: text().optional() }),
+    body: z.strictObject({ wanted: z.enum(['locked', 'unlocked']), code: z.int().min(0).max(999), detail: text().optional(), visitId: hex(64).optional() }),
   },
-  jam: { security: true, body: z.strictObject({ during: z.enum(['lock', 'unlock', 'idle']) }) },
+  jam: { security: true, body: z.strictObject({ during: z.enum(['lock', 'unlock', 'idle']), visitId: hex(64).optional() }) },
   door: { security: true, body: z.strictObject({ state: z.enum(['open', 'closed']), visitId: hex(64).optional() }) },
   /** Pictures stopped: one entry per outage, from its last picture (hub/camera/liveness.ts gives the reasons). */
   'camera.stall': { security: false, body: z.strictObject({ silentMs: ms, reason: stallReason.optional(), visitId: hex(64).optional() }) },
@@ -77,7 +112,33 @@ export const AUDIT_EVENTS = {
   'camera.recovered': { security: false, body: z.strictObject({ outageMs: ms, reason: stallReason.optional(), visitId: hex(64).optional() }) },
   clip: {
     security: false,
-    body: z.strictObject({ clipId: text(64), state: z.enum(['started', 'finished', 'deleted']), visitId: hex(64).optional() }),
+    // `recovered`: cut short by a crash or a failed write, kept up to its last whole fragment.
+    body: z.strictObject({
+      clipId: text(64),
+      state: z.enum(['started', 'finished', 'recovered', 'deleted']),
+      visitId: hex(64).optional(),
+      sha256: hex(64).optional(),
+      bytes: ms.optional(),
+    }),
+  },
+  /** One step of a visit (hub/delivery); the visit journal holds the same step with this entry's seq. */
+  visit: {
+    security: true,
+    body: z.strictObject({
+      visitId: hex(64),
+      state: z.enum(VISIT_STATES),
+      reason: z.int().min(0).max(999).optional(),
+      reasonName: text(64).optional(),
+      cause: z.enum(VISIT_CAUSES).optional(),
+      grantId: hex(64).optional(),
+      lockId: text(64).optional(),
+      transport: transport.optional(),
+    }),
+  },
+  /** Something at the door the homeowner must hear about now. */
+  alarm: {
+    security: true,
+    body: z.strictObject({ kind: z.enum(ALARM_KINDS), visitId: hex(64).optional(), code: z.int().min(0).max(999).optional() }),
   },
   'config.change': { security: true, body: z.strictObject({ paths: z.array(text(128)).max(64), by: text(64) }) },
   /** A keyring, revocation list or root key change (accepted or not: a refusal is also on record). */

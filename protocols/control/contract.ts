@@ -69,6 +69,10 @@ export const hubStatusSchema = z.strictObject({
   database: z.string().max(4096),
   access: accessReadinessSchema,
   audit: auditSummarySchema,
+  /** The paired lock's id as grants name it (null until the daemon has seen a paired lock). */
+  lock: z.strictObject({ id: z.string().max(128).nullable() }),
+  /** The homeowner's switches at the door. */
+  home: z.strictObject({ deliveriesPaused: z.boolean(), petsInside: z.boolean() }),
 });
 
 interface RequestSpec<P extends z.ZodType, R extends z.ZodType> {

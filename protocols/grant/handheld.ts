@@ -19,16 +19,19 @@ export function signReceipt(receipt: Receipt, hubKey: Signer): Uint8Array {
 export type ReceiptCheck = { ok: true; receipt: Receipt } | { ok: false; reason: string };
 
 /**
- * Checks a receipt against the hub's public key and the grant it should be for. Never throws: the
- * handheld shows the reason and keeps asking for a valid receipt.
+ * Checks a receipt against the hub's public key and the grant (and, when the handheld knows it,
+ * the visit) it should be for. Never throws: the handheld shows the reason and keeps asking for a
+ * valid receipt. A valid receipt may still say the relock failed or the door was left open: the
+ * handheld shows the outcome; the homeowner has been alerted by the hub.
  */
-export function verifyReceipt(bytes: Uint8Array, hubPublicKey: Uint8Array, expected: { hubId: string; grantId: Uint8Array }): ReceiptCheck {
+export function verifyReceipt(bytes: Uint8Array, hubPublicKey: Uint8Array, expected: { hubId: string; grantId: Uint8Array; visitId?: Uint8Array }): ReceiptCheck {
   try {
     const envelope = openEnvelope(bytes, RECEIPT_MAX_BYTES);
     if (!verifyEnvelope(Domain.receipt, envelope, publicKeyObject(hubPublicKey))) return { ok: false, reason: 'signature does not verify' };
     const receipt = decodeReceiptPayload(envelope.payload);
     if (receipt.hubId !== expected.hubId) return { ok: false, reason: `receipt is from hub ${receipt.hubId}` };
     if (Buffer.compare(receipt.grantId, expected.grantId) !== 0) return { ok: false, reason: 'receipt is for another grant' };
+    if (expected.visitId !== undefined && Buffer.compare(receipt.visitId, expected.visitId) !== 0) return { ok: false, reason: 'receipt is for another visit' };
     return { ok: true, receipt };
   } catch (err) {
     // CborError (malformed receipt) or RangeError (a hub key of the wrong size): not a valid receipt.

@@ -119,7 +119,7 @@ function setUp() {
       decode: decodeCommandPayload,
       maxBytes: COMMAND_MAX_BYTES,
     },
-    { kind: 'doc', bytes: signReceipt({ hubId: 'kh-1', grantId: delivery.id, openedAt: NOW, relockedAt: NOW + 1, doorState: 'closed', clipId: 'c', auditSeq: 3 }, hub), domain: Domain.receipt, signer: hub, decode: decodeReceiptPayload, maxBytes: 512 },
+    { kind: 'doc', bytes: signReceipt({ hubId: 'kh-1', grantId: delivery.id, visitId: new Uint8Array(16).fill(6), openedAt: NOW, decidedAt: NOW + 1, outcome: 'locked', relockedAt: NOW + 1, bolt: 'locked', door: 'closed', clip: { id: 'c', sha256: new Uint8Array(32).fill(2), bytes: 9 }, auditSeq: 3 }, hub), domain: Domain.receipt, signer: hub, decode: decodeReceiptPayload, maxBytes: 512 },
   ];
   return { stores, decideTargets, docTargets };
 }

@@ -77,6 +77,25 @@ describe('recording visits', () => {
     expect(boxes.filter((b) => b === 'moof').length).toBeGreaterThanOrEqual(Math.floor(probe.frames / 30));
   });
 
+  it('vouches mid-visit for the clip as written: the finished file begins with exactly those bytes', async () => {
+    const { r, clips, recorder } = await setup(1);
+    await until(() => r.camera.preRoll().filter((f) => f.au.key).length >= 2, 'a whole GOP of pre-roll');
+    const recording = await recorder.start('visit-mark');
+    const from = r.frames.length;
+    await until(() => r.frames.length >= from + 70, 'two more keyframes');
+    const mark = await recording.mark();
+    expect(mark.clipId).toBe(recording.id);
+    const marked = r.frames.length;
+    await until(() => r.frames.length >= marked + 40, 'another keyframe after the mark');
+    const {
+      clips: [row],
+    } = await recording.stop();
+    const file = readFileSync(clips.path(row));
+    expect(file.length).toBeGreaterThan(mark.bytes);
+    expect(Buffer.from(mark.sha256).toString('hex')).toBe(createHash('sha256').update(file.subarray(0, mark.bytes)).digest('hex'));
+    expect(clips.byVisit('visit-mark').map((c) => c.id)).toEqual([recording.id]);
+  });
+
   it('a visit clip that spans a camera reconnect (close mid-GOP) still plays, with both sides in it', async () => {
     const { r, clips, recorder } = await setup(1);
     await until(() => r.camera.healthy(), 'healthy');

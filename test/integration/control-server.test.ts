@@ -34,6 +34,8 @@ const STATUS: HubStatus = {
   database: '/var/lib/keyhub/keyhub.db',
   access: FRESH_HUB_READINESS,
   audit: { headSeq: 0, ackedThrough: 0, backlog: 0, prunedThrough: 0, lastCheckpointSeq: null },
+  lock: { id: null },
+  home: { deliveriesPaused: false, petsInside: false },
 };
 
 let dir: ReturnType<typeof tempDir> | undefined;

@@ -39,7 +39,10 @@ describe('the simulated cloud issues what the hub accepts', () => {
     expect(authorize(signed, presentation(), bleContext(), stores)).toMatchObject({ allow: false, code: ErrorCode.GRANT_USED_UP });
 
     const hubKey = seededKey(9);
-    const receipt = signReceipt({ hubId: HUB_ID, grantId: grant.id, openedAt: NOW, relockedAt: NOW + 30_000, doorState: 'closed', auditSeq: 12 }, hubKey);
+    const receipt = signReceipt(
+      { hubId: HUB_ID, grantId: grant.id, visitId: new Uint8Array(16).fill(1), openedAt: NOW, decidedAt: NOW + 30_000, outcome: 'locked', relockedAt: NOW + 30_000, bolt: 'locked', door: 'closed', auditSeq: 12 },
+      hubKey,
+    );
     expect(verifyReceipt(receipt, hubKey.publicKey, { hubId: HUB_ID, grantId: grant.id }).ok).toBe(true);
 
     trust.installRevocations(cloud.revoke({ kid: cloud.kid }));

@@ -109,6 +109,21 @@ describe('Z-Wave lock driver against the simulated Kwikset (shared rig)', () => 
     expect(doors.map((e) => (e.kind === 'door' ? e.door : ''))).toEqual(['open', 'closed']);
   });
 
+  it('reads the door moving as the door, never as a bolt thrown by hand', async () => {
+    const n = rig.events.length;
+    const bolt = rig.lock.state().bolt;
+    await sim.openDoor();
+    await eventually(() => rig.lock.state().door === 'open');
+    await sim.closeDoor();
+    await eventually(() => rig.lock.state().door === 'closed');
+    await new Promise((r) => setTimeout(r, 300));
+    // (The lock's own report of beforeEach's lock() may still arrive in this window: by hub.)
+    const moved = eventsSince(n).filter((e) => (e.kind === 'locked' || e.kind === 'unlocked') && e.by !== 'hub');
+    expect(moved).toEqual([]);
+    expect(eventsSince(n).filter((e) => e.kind === 'door').length).toBe(2);
+    expect(rig.lock.state().bolt).toBe(bolt);
+  });
+
   it('reports tampering', async () => {
     const n = rig.events.length;
     await sim.tamper();

@@ -21,6 +21,10 @@ export class MemoryLock implements Lock {
 
   constructor(readonly slotCount = 30) {}
 
+  id(): string | undefined {
+    return 'memory-lock';
+  }
+
   async lock(): Promise<void> {}
   async unlock(): Promise<void> {}
 

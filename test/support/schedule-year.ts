@@ -48,6 +48,7 @@ export async function simulateYear(options: {
   const confirmedAt = new Map<string, number>();
   let reads = 0;
   const timed = (lock: Lock): Lock => ({
+    id: () => lock.id(),
     lock: () => lock.lock(),
     unlock: () => lock.unlock(),
     state: () => lock.state(),

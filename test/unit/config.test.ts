@@ -76,8 +76,9 @@ describe('defaults per mode', () => {
       access: { clockSkewS: 300, rssiFloorDbm: -70, cloudRadiusM: 50 },
       audit: { checkpointEvery: 100, retentionDays: 365 },
       cloud: { broker: 'embedded', port: 8883, refusals: { inFullPerKind: 5, inFullTotal: 20, intervalS: 60 } },
-      camera: { transport: 'auto', preRollS: 10, stallS: 3, frozenKeyframes: 3 },
+      camera: { transport: 'auto', preRollS: 10, stallS: 3, frozenKeyframes: 3, postRollS: 10, clipQuotaMb: 4096, visitClipQuotaMb: 3072 },
       schedule: { slots: { first: 11, last: 30 }, pinDigits: { min: 4, max: 8 }, reconcileEveryS: 21_600, wrongCodes: { limit: 5, windowS: 600 } },
+      delivery: { doorAjarS: 300, relockRetries: 8 },
     });
     expect(loaded.path).toBe(file);
     expect(loaded.fileFound).toBe(false);
@@ -325,6 +326,9 @@ describe('KEYHUB_* environment overrides', () => {
       { name: 'KEYHUB_CAMERA__PRE_ROLL_S', path: 'camera.preRollS', kind: 'integer', expected: 'an integer from 1 to 60' },
       { name: 'KEYHUB_CAMERA__STALL_S', path: 'camera.stallS', kind: 'integer', expected: 'an integer from 1 to 30' },
       { name: 'KEYHUB_CAMERA__FROZEN_KEYFRAMES', path: 'camera.frozenKeyframes', kind: 'integer', expected: 'an integer from 2 to 30' },
+      { name: 'KEYHUB_CAMERA__POST_ROLL_S', path: 'camera.postRollS', kind: 'integer', expected: 'an integer from 0 to 120' },
+      { name: 'KEYHUB_CAMERA__CLIP_QUOTA_MB', path: 'camera.clipQuotaMb', kind: 'integer', expected: 'an integer from 64 to 1048576' },
+      { name: 'KEYHUB_CAMERA__VISIT_CLIP_QUOTA_MB', path: 'camera.visitClipQuotaMb', kind: 'integer', expected: 'an integer from 32 to 1048576' },
       { name: 'KEYHUB_SCHEDULE__ZONE', path: 'schedule.zone', kind: 'string', expected: 'a string' },
       { name: 'KEYHUB_SCHEDULE__SLOTS__FIRST', path: 'schedule.slots.first', kind: 'integer', expected: 'an integer from 1 to 255' },
       { name: 'KEYHUB_SCHEDULE__SLOTS__LAST', path: 'schedule.slots.last', kind: 'integer', expected: 'an integer from 1 to 255' },
@@ -333,6 +337,8 @@ describe('KEYHUB_* environment overrides', () => {
       { name: 'KEYHUB_SCHEDULE__RECONCILE_EVERY_S', path: 'schedule.reconcileEveryS', kind: 'integer', expected: 'an integer from 60 to 86400' },
       { name: 'KEYHUB_SCHEDULE__WRONG_CODES__LIMIT', path: 'schedule.wrongCodes.limit', kind: 'integer', expected: 'an integer from 2 to 100' },
       { name: 'KEYHUB_SCHEDULE__WRONG_CODES__WINDOW_S', path: 'schedule.wrongCodes.windowS', kind: 'integer', expected: 'an integer from 60 to 86400' },
+      { name: 'KEYHUB_DELIVERY__DOOR_AJAR_S', path: 'delivery.doorAjarS', kind: 'integer', expected: 'an integer from 10 to 86400' },
+      { name: 'KEYHUB_DELIVERY__RELOCK_RETRIES', path: 'delivery.relockRetries', kind: 'integer', expected: 'an integer from 0 to 50' },
     ]);
   });
 
@@ -523,6 +529,13 @@ describe('versions and migrations', () => {
   });
 });
 
+describe('camera clip quotas', () => {
+  it('refuses a visit clips share larger than the quota of all clips', () => {
+    const { cwd } = checkout({ version: 1, camera: { clipQuotaMb: 100, visitClipQuotaMb: 200 } });
+    expect(problems(() => dev(cwd))).toEqual([expect.stringContaining('camera.visitClipQuotaMb')]);
+  });
+});
+
 describe('properties of numeric env overrides', () => {
   const numeric = [
     { name: 'KEYHUB_SHUTDOWN__DEADLINE_S', path: ['shutdown', 'deadlineS'], min: 1, max: 120, int: false },
@@ -545,6 +558,10 @@ describe('properties of numeric env overrides', () => {
     { name: 'KEYHUB_CAMERA__PRE_ROLL_S', path: ['camera', 'preRollS'], min: 1, max: 60, int: true },
     { name: 'KEYHUB_CAMERA__STALL_S', path: ['camera', 'stallS'], min: 1, max: 30, int: true },
     { name: 'KEYHUB_CAMERA__FROZEN_KEYFRAMES', path: ['camera', 'frozenKeyframes'], min: 2, max: 30, int: true },
+    { name: 'KEYHUB_CAMERA__POST_ROLL_S', path: ['camera', 'postRollS'], min: 0, max: 120, int: true },
+    // The visit clips' share may not exceed all clips' quota: each is tried with a partner that fits.
+    { name: 'KEYHUB_CAMERA__CLIP_QUOTA_MB', path: ['camera', 'clipQuotaMb'], min: 64, max: 1_048_576, int: true, partner: { KEYHUB_CAMERA__VISIT_CLIP_QUOTA_MB: '32' } },
+    { name: 'KEYHUB_CAMERA__VISIT_CLIP_QUOTA_MB', path: ['camera', 'visitClipQuotaMb'], min: 32, max: 1_048_576, int: true, partner: { KEYHUB_CAMERA__CLIP_QUOTA_MB: '1048576' } },
     // A range's ends are tried with the other end at its widest.
     { name: 'KEYHUB_SCHEDULE__SLOTS__FIRST', path: ['schedule', 'slots', 'first'], min: 1, max: 255, int: true, partner: { KEYHUB_SCHEDULE__SLOTS__LAST: '255' } },
     { name: 'KEYHUB_SCHEDULE__SLOTS__LAST', path: ['schedule', 'slots', 'last'], min: 1, max: 255, int: true, partner: { KEYHUB_SCHEDULE__SLOTS__FIRST: '1' } },
@@ -553,6 +570,8 @@ describe('properties of numeric env overrides', () => {
     { name: 'KEYHUB_SCHEDULE__RECONCILE_EVERY_S', path: ['schedule', 'reconcileEveryS'], min: 60, max: 86_400, int: true },
     { name: 'KEYHUB_SCHEDULE__WRONG_CODES__LIMIT', path: ['schedule', 'wrongCodes', 'limit'], min: 2, max: 100, int: true },
     { name: 'KEYHUB_SCHEDULE__WRONG_CODES__WINDOW_S', path: ['schedule', 'wrongCodes', 'windowS'], min: 60, max: 86_400, int: true },
+    { name: 'KEYHUB_DELIVERY__DOOR_AJAR_S', path: ['delivery', 'doorAjarS'], min: 10, max: 86_400, int: true },
+    { name: 'KEYHUB_DELIVERY__RELOCK_RETRIES', path: ['delivery', 'relockRetries'], min: 0, max: 50, int: true },
   ] as const;
   type Numeric = (typeof numeric)[number];
 

@@ -103,7 +103,18 @@ describe('presentation decoding', () => {
 });
 
 describe('receipt and trust document decoding', () => {
-  const receipt = { hubId: 'kh-1', grantId: new Uint8Array(16), openedAt: NOW, relockedAt: NOW + 1, doorState: 'closed' as const, auditSeq: 1 };
+  const receipt = {
+    hubId: 'kh-1',
+    grantId: new Uint8Array(16),
+    visitId: new Uint8Array(16).fill(4),
+    openedAt: NOW,
+    decidedAt: NOW + 1,
+    outcome: 'locked' as const,
+    relockedAt: NOW + 1,
+    bolt: 'locked' as const,
+    door: 'closed' as const,
+    auditSeq: 1,
+  };
   const change = (bytes: Uint8Array, changes: Record<number, CborValue>) => {
     const m = map(bytes);
     for (const [k, v] of Object.entries(changes)) m.set(Number(k), v);
@@ -111,9 +122,36 @@ describe('receipt and trust document decoding', () => {
   };
 
   it('reads a receipt without a clip, and refuses a wrong version or a relock before the opening', () => {
-    expect(decodeReceiptPayload(encodeReceiptPayload(receipt)).clipId).toBeUndefined();
-    expect(() => decodeReceiptPayload(change(encodeReceiptPayload(receipt), { 0: 2 }))).toThrow(CborError);
-    expect(() => decodeReceiptPayload(change(encodeReceiptPayload(receipt), { 4: NOW - 1 }))).toThrow(/before openedAt/);
+    expect(decodeReceiptPayload(encodeReceiptPayload(receipt)).clip).toBeUndefined();
+    expect(() => decodeReceiptPayload(change(encodeReceiptPayload(receipt), { 0: 3 }))).toThrow(CborError);
+    expect(() => decodeReceiptPayload(change(encodeReceiptPayload(receipt), { 7: NOW - 1 }))).toThrow(/before openedAt/);
+    expect(() => decodeReceiptPayload(change(encodeReceiptPayload(receipt), { 5: NOW - 1 }))).toThrow(/before openedAt/);
+  });
+
+  it('refuses a version 1 receipt: it cannot say that a relock failed', () => {
+    const v1 = new Map<number, CborValue>([[0, 1], [1, 'kh-1'], [2, new Uint8Array(16)], [3, NOW], [4, NOW + 1], [5, 'closed'], [7, 1]]);
+    expect(() => decodeReceiptPayload(encodeCanonical(v1))).toThrow(/unsupported version/);
+  });
+
+  it('says a relock failed or the door was left open, and then carries no relock time', () => {
+    const failed = { ...receipt, outcome: 'relock-failed' as const, relockedAt: undefined, bolt: 'jammed' as const };
+    expect(decodeReceiptPayload(encodeReceiptPayload(failed))).toMatchObject({ outcome: 'relock-failed', bolt: 'jammed' });
+    const open = { ...receipt, outcome: 'door-left-open' as const, relockedAt: undefined, bolt: 'unlocked' as const, door: 'open' as const };
+    expect(decodeReceiptPayload(encodeReceiptPayload(open)).relockedAt).toBeUndefined();
+    expect(() => encodeReceiptPayload({ ...failed, relockedAt: NOW + 1 })).toThrow(/relockedAt goes with/);
+    expect(() => encodeReceiptPayload({ ...receipt, relockedAt: undefined })).toThrow(/relockedAt goes with/);
+  });
+
+  it('never says "locked" with the bolt reading otherwise', () => {
+    expect(() => encodeReceiptPayload({ ...receipt, bolt: 'unknown' })).toThrow(/bolt not locked/);
+  });
+
+  it('carries the clip as written at the outcome: id, prefix hash and length together', () => {
+    const withClip = { ...receipt, clip: { id: 'clip-1', sha256: new Uint8Array(32).fill(1), bytes: 1234 } };
+    expect(decodeReceiptPayload(encodeReceiptPayload(withClip)).clip).toEqual(withClip.clip);
+    const m = map(encodeReceiptPayload(withClip));
+    m.delete(12);
+    expect(() => decodeReceiptPayload(encodeCanonical(m))).toThrow(/field 12 is missing/);
   });
 
   const cert = makeIssuerCertificate({ kid: 'a', key: seededKey(2), notBefore: NOW, notAfter: NOW + 1, kinds: ['delivery'] }).certificate;

@@ -73,7 +73,7 @@ describe('every signed message, cross-checked against tweetnacl', () => {
   const cases: Array<[DomainName, Uint8Array, Uint8Array]> = [
     [Domain.grant, signGrant(grant, issuer), issuer.publicKey],
     [Domain.presentation, signPresentation({ grantId: grant.id, challenge: new Uint8Array(32), transport: 'ble', time: NOW, packages: ['pkg-1'] }, courier), courier.publicKey],
-    [Domain.receipt, signReceipt({ hubId: 'kh-1', grantId: grant.id, openedAt: NOW, relockedAt: NOW + 5000, doorState: 'closed', clipId: 'clip-1', auditSeq: 7 }, hub), hub.publicKey],
+    [Domain.receipt, signReceipt({ ...lockedReceipt(grant.id), clip: { id: 'clip-1', sha256: new Uint8Array(32), bytes: 10 } }, hub), hub.publicKey],
     [Domain.keyring, signKeyring({ version: 3, issuedAt: NOW, issuers: [certificate] }, root), root.publicKey],
     [Domain.revocations, signRevocations({ version: 2, issuedAt: NOW, grantIds: [grant.id], kids: ['old'] }, root), root.publicKey],
     [Domain.time, signTime({ kid: 'cloud-1', time: NOW }, issuer), issuer.publicKey],
@@ -106,7 +106,7 @@ describe('every signed message, cross-checked against tweetnacl', () => {
   });
 
   it('a handheld accepts its receipt and refuses one from another hub, for another grant, or forged', () => {
-    const receipt = { hubId: 'kh-1', grantId: grant.id, openedAt: NOW, relockedAt: NOW + 5000, doorState: 'closed' as const, auditSeq: 7 };
+    const receipt = lockedReceipt(grant.id);
     const signed = signReceipt(receipt, hub);
     expect(verifyReceipt(signed, hub.publicKey, { hubId: 'kh-1', grantId: grant.id })).toMatchObject({ ok: true, receipt: { auditSeq: 7 } });
     expect(verifyReceipt(signed, hub.publicKey, { hubId: 'kh-2', grantId: grant.id }).ok).toBe(false);
@@ -115,4 +115,25 @@ describe('every signed message, cross-checked against tweetnacl', () => {
     expect(verifyReceipt(signed.subarray(1), hub.publicKey, { hubId: 'kh-1', grantId: grant.id }).ok).toBe(false);
     expect(verifyReceipt(signed, new Uint8Array(5), { hubId: 'kh-1', grantId: grant.id }).ok).toBe(false);
   });
+
+  it('a handheld that knows its visit refuses the receipt of another visit of the same grant', () => {
+    const signed = signReceipt(lockedReceipt(grant.id), hub);
+    expect(verifyReceipt(signed, hub.publicKey, { hubId: 'kh-1', grantId: grant.id, visitId: new Uint8Array(16).fill(8) }).ok).toBe(true);
+    expect(verifyReceipt(signed, hub.publicKey, { hubId: 'kh-1', grantId: grant.id, visitId: new Uint8Array(16) })).toEqual({ ok: false, reason: 'receipt is for another visit' });
+  });
 });
+
+function lockedReceipt(grantId: Uint8Array) {
+  return {
+    hubId: 'kh-1',
+    grantId,
+    visitId: new Uint8Array(16).fill(8),
+    openedAt: NOW,
+    decidedAt: NOW + 5000,
+    outcome: 'locked' as const,
+    relockedAt: NOW + 5000,
+    bolt: 'locked' as const,
+    door: 'closed' as const,
+    auditSeq: 7,
+  };
+}

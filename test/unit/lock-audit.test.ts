@@ -25,13 +25,62 @@ describe('lock events in the audit log', () => {
     expect(auditEntryFor({ kind: 'locked', by: 'unknown', ...at })).toEqual({ type: 'bolt', body: { state: 'locked', by: 'manual' } });
   });
 
-  it("leaves the hub's own commands to whoever sent them", () => {
+  it("leaves the hub's own commands to whoever sent them while they wait for the report", () => {
     expect(auditEntryFor({ kind: 'unlocked', by: 'hub', ...at })).toBeUndefined();
+    expect(auditEntryFor({ kind: 'locked', by: 'hub', awaited: true, ...at })).toBeUndefined();
+  });
+
+  it('records a bolt moved by a hub command nobody waits for any more (it confirmed after timing out)', () => {
+    expect(auditEntryFor({ kind: 'locked', by: 'hub', awaited: false, ...at })).toEqual({ type: 'bolt', body: { state: 'locked', by: 'hub' } });
+    expect(auditEntryFor({ kind: 'locked', by: 'hub', awaited: false, ...at }, 'ab'.repeat(16))).toEqual({
+      type: 'bolt',
+      body: { state: 'locked', by: 'hub', visitId: 'ab'.repeat(16) },
+    });
   });
 
   it('records a jam and the door', () => {
     expect(auditEntryFor({ kind: 'jammed', ...at })).toEqual({ type: 'jam', body: { during: 'idle' } });
     expect(auditEntryFor({ kind: 'door', door: 'open', ...at })).toEqual({ type: 'door', body: { state: 'open' } });
+  });
+
+  it('records a jam under the command it happened during, not as idle', () => {
+    expect(auditEntryFor({ kind: 'jammed', during: 'lock', ...at })).toEqual({ type: 'jam', body: { during: 'lock' } });
+    expect(auditEntryFor({ kind: 'jammed', during: 'unlock', ...at })).toEqual({ type: 'jam', body: { during: 'unlock' } });
+  });
+
+  it('names the visit in progress on door and jam entries', async () => {
+    const { lock, emit } = lockEmitting();
+    const written: AuditEvent[] = [];
+    let visit: string | undefined = 'cd'.repeat(16);
+    const mod = lockAuditModule({ lock, audit: { append: (e: AuditEvent) => written.push(e) }, log: silentLog(), onAuditFailure: () => {}, currentVisit: () => visit });
+    await mod.start(new AbortController().signal);
+    emit({ kind: 'door', door: 'open', ...at });
+    emit({ kind: 'jammed', during: 'lock', ...at });
+    visit = undefined;
+    emit({ kind: 'door', door: 'closed', ...at });
+    expect(written).toEqual([
+      { type: 'door', body: { state: 'open', visitId: 'cd'.repeat(16) } },
+      { type: 'jam', body: { during: 'lock', visitId: 'cd'.repeat(16) } },
+      { type: 'door', body: { state: 'closed' } },
+    ]);
+  });
+
+  it('hands a failure of the visit lookup to onAuditFailure too: nothing throws into the lock driver', async () => {
+    const { lock, emit } = lockEmitting();
+    const failures: unknown[] = [];
+    const broken = new Error('journal unreadable');
+    const mod = lockAuditModule({
+      lock,
+      audit: { append: () => undefined },
+      log: silentLog(),
+      onAuditFailure: (err) => failures.push(err),
+      currentVisit: () => {
+        throw broken;
+      },
+    });
+    await mod.start(new AbortController().signal);
+    emit({ kind: 'door', door: 'open', ...at });
+    expect(failures).toEqual([broken]);
   });
 
   it('appends while started and stops appending after stop', async () => {

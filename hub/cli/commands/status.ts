@@ -41,6 +41,8 @@ function formatStatus(s: HubStatus): string {
     `versions   keyhub ${s.versions.keyhub}, node ${s.versions.node}, sqlite ${s.versions.sqlite}, schema ${s.versions.schema}, config ${s.versions.config}`,
     ...formatAccess(s.access),
     formatAudit(s.audit),
+    `lock       ${s.lock.id ?? 'none paired yet'}`,
+    `home       deliveries ${s.home.deliveriesPaused ? 'PAUSED' : 'taken'}; ${s.home.petsInside ? 'pets inside (deliveries left outside)' : 'no pets inside'}`,
     `state      ${s.stateDir}`,
   ];
   return `${lines.join('\n')}\n`;

@@ -11,6 +11,7 @@
  * Without an adapter (or with it powered off) the driver starts anyway, logs that BLE is
  * unavailable, and fails commands with BLE_UNAVAILABLE: the rest of the hub keeps running.
  */
+import { createHash } from 'node:crypto';
 import type { RandomBytes } from '../../../protocols/ble/channel.js';
 import { HubChannel } from '../../../protocols/ble/hub-channel.js';
 import type { Envelope, HubCommand, LockReply } from '../../../protocols/ble/messages.js';
@@ -72,6 +73,8 @@ export class BleLockDriver implements LockDriver {
   #pollTimer: Timer | undefined;
   #everConnected = false;
   #stopped = false;
+  /** The bolt command in flight, if any: a jam the lock reports meanwhile happened under it. */
+  #acting: 'lock' | 'unlock' | undefined;
   readonly #onAdapter = (state: AdapterState): void => this.#adapterChanged(state);
 
   constructor(options: BleLockOptions) {
@@ -156,6 +159,10 @@ export class BleLockDriver implements LockDriver {
     return this.#tracker.snapshot();
   }
 
+  id(): string | undefined {
+    return this.#pairing === undefined ? undefined : bleLockId(this.#pairing.lockPublicKey);
+  }
+
   onEvent(listener: LockEventListener): () => void {
     return this.#events.subscribe(listener);
   }
@@ -191,6 +198,7 @@ export class BleLockDriver implements LockDriver {
 
   #act(action: 'lock' | 'unlock'): Promise<void> {
     return this.#queue.run(action, async (signal) => {
+      this.#acting = action;
       try {
         const link = await this.#ensureLink(signal);
         const rssi = await link.rssi();
@@ -204,11 +212,14 @@ export class BleLockDriver implements LockDriver {
         this.#tracker.update(statusPatch(done.status));
         const want = action === 'lock' ? 'locked' : 'unlocked';
         if (done.status.bolt !== want) throw new HubError(ErrorCode.LOCK_NOT_CONFIRMED, `asked to ${action}, the lock reports the bolt ${done.status.bolt}`);
-        this.#events.emit({ kind: want, by: 'hub', atMs: this.#o.clock.now() });
+        // Its caller is waiting for exactly this: the command's confirmation, recorded by the caller.
+        this.#events.emit({ kind: want, by: 'hub', awaited: true, atMs: this.#o.clock.now() });
       } catch (err) {
         if (isHubError(err, ErrorCode.LOCK_JAMMED)) this.#tracker.update({ bolt: 'jammed' });
         else if (!isHubError(err, ErrorCode.LOCK_NOT_CONFIRMED)) this.#tracker.forgetBolt();
         throw err;
+      } finally {
+        this.#acting = undefined;
       }
     }).catch((err: unknown) => {
       // A timeout is decided by the queue, outside the command: the bolt may be anywhere.
@@ -366,7 +377,8 @@ export class BleLockDriver implements LockDriver {
     const m = inbound.message;
     if (m.type === 'event' && m.requestId === 0) {
       this.#tracker.update(statusPatch(m.status));
-      this.#events.emit(lockEvent(m.event, m.slot, m.status, this.#o.clock.now()));
+      const event = lockEvent(m.event, m.slot, m.status, this.#o.clock.now());
+      this.#events.emit(event.kind === 'jammed' && this.#acting !== undefined ? { ...event, during: this.#acting } : event);
       return;
     }
     if (this.#pending.deliver(m, (error) => refusal(error, 'command')) === 'unexpected') {
@@ -407,4 +419,9 @@ export class BleLockDriver implements LockDriver {
     if (!this.#link?.isOpen || this.#queue.size > 0) return;
     this.#queue.run('status', (signal) => this.#refreshStatus(signal)).catch((err: unknown) => this.#log.warn({ err }, 'BLE status poll failed'));
   }
+}
+
+/** A BLE lock's id: a fingerprint of the public key it paired with (SHA-256, first 16 bytes, hex). */
+export function bleLockId(lockPublicKey: Uint8Array): string {
+  return `ble-${createHash('sha256').update(lockPublicKey).digest('hex').slice(0, 32)}`;
 }

@@ -11,7 +11,7 @@ import type { Logger } from '../../system/logger.js';
 import { LockEventFanout } from '../lock-events.js';
 import { LockStateTracker } from '../lock-state.js';
 import type { LockEvent } from '../lock.js';
-import { NOTIFICATION_TYPE_BY_NAME, interpretNotification } from './notifications.js';
+import { EVENT_VALUED_VARIABLES, NOTIFICATION_TYPE_BY_NAME, interpretNotification } from './notifications.js';
 import { CC, DOOR_LOCK_MODE } from './zwave-runtime.js';
 
 export type Bolt = 'locked' | 'unlocked';
@@ -41,6 +41,13 @@ export class LockReports {
   #jams = 0;
   #batteryLow = false;
   #lastDoor: 'open' | 'closed' | undefined;
+  /**
+   * Whether the lock has a door sensor (Door Lock CC v4 Capabilities Report, as zwave-js keeps it).
+   * Without one, the door bit of an Operation Report is meaningless (it reads as "open"): ignored.
+   */
+  #doorSensor: () => boolean = () => true;
+  /** The bolt position a command of ours is waiting for, while one is. */
+  #awaiting: { target: Bolt } | undefined;
   #everConnected = false;
   readonly #wakers = new Set<() => void>();
   #unbind: (() => void) | undefined;
@@ -53,6 +60,16 @@ export class LockReports {
 
   mark(): Mark {
     return { seq: this.#boltSeq, jams: this.#jams };
+  }
+
+  /** A command now waits for the bolt at `target`; the returned function says it stopped waiting. */
+  expect(target: Bolt): () => void {
+    const token = { target };
+    this.#awaiting = token;
+    return () => {
+      // Only its own: a command timed out may finish after the next one began waiting.
+      if (this.#awaiting === token) this.#awaiting = undefined;
+    };
   }
 
   /** True once the lock reported `target` after `mark`; throws LOCK_JAMMED on a jam since, or the abort reason. */
@@ -92,7 +109,7 @@ export class LockReports {
   onOperationReport(currentMode: unknown, doorStatus: unknown): void {
     const bolt = boltFromMode(currentMode);
     if (bolt !== undefined) this.#reportBolt(bolt);
-    if (doorStatus === 'open' || doorStatus === 'closed') {
+    if ((doorStatus === 'open' || doorStatus === 'closed') && this.#doorSensor()) {
       // The Operation Report's door status is a reading, not an event: it updates state, but a
       // change it reveals is a door event all the same.
       if (this.#lastDoor !== undefined && doorStatus !== this.#lastDoor) this.#emit({ kind: 'door', door: doorStatus, atMs: this.#o.clock.now() });
@@ -109,7 +126,7 @@ export class LockReports {
     // A door state re-read (pull-mode polls, repeated reports) is not a new door event.
     const repeatDoor = meaning.event?.kind === 'door' && meaning.event.door === this.#lastDoor;
     if (meaning.patch.door !== undefined) this.#lastDoor = meaning.patch.door;
-    if (meaning.event !== undefined && !repeatDoor) this.#emit(meaning.event);
+    if (meaning.event !== undefined && !repeatDoor) this.#emit(this.#withCommand(meaning.event));
     this.wakeAll();
   }
 
@@ -136,6 +153,7 @@ export class LockReports {
   /** Listens to one lock node (replacing any earlier one); `dead` is its status right now. */
   bind(node: ZWaveNode, dead: boolean): void {
     this.unbind();
+    this.#doorSensor = () => node.getValue({ commandClass: CC.DoorLock, property: 'doorSupported' }) !== false;
     const onNotification = (_n: unknown, ccId: number, args: { type?: number; event?: number; parameters?: unknown }): void => {
       if (ccId === CC.Notification && typeof args.type === 'number' && typeof args.event === 'number') {
         this.onNotification(args.type, args.event, args.parameters);
@@ -155,7 +173,7 @@ export class LockReports {
         // zwave-js keeps stateful notifications (door state, lock jammed, cover status) as values
         // named after the notification type instead of emitting a "notification" event for them.
         const type = NOTIFICATION_TYPE_BY_NAME.get(String(args.property));
-        if (type !== undefined) this.onNotification(type, args.newValue, undefined);
+        if (type !== undefined && EVENT_VALUED_VARIABLES.has(String(args.propertyKey))) this.onNotification(type, args.newValue, undefined);
       } else if (args.commandClass === CC.Battery && args.property === 'level' && typeof args.newValue === 'number') {
         this.onBattery(args.newValue, node.getValue<boolean>({ commandClass: CC.Battery, property: 'isLow' }) === true);
       }
@@ -187,6 +205,14 @@ export class LockReports {
     this.#lastReportedBolt = bolt;
     this.tracker.update({ bolt });
     this.wakeAll();
+  }
+
+  /** Says whether the hub's command in flight is behind a bolt report or a jam. */
+  #withCommand(event: LockEvent): LockEvent {
+    const awaiting = this.#awaiting?.target;
+    if (event.kind === 'jammed') return awaiting === undefined ? event : { ...event, during: awaiting === 'locked' ? 'lock' : 'unlock' };
+    if ((event.kind === 'locked' || event.kind === 'unlocked') && event.by === 'hub') return { ...event, awaited: awaiting === event.kind };
+    return event;
   }
 
   #emit(event: LockEvent): void {

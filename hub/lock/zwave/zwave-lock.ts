@@ -32,6 +32,13 @@ export interface ZwaveLockOptions {
   keys: NetworkKeysHex;
   /** zwave-js's network cache (under the hub's state directory). */
   cacheDir: string;
+  /**
+   * Where zwave-js keeps the lock files of its cache (default: the cache directory). A process
+   * killed mid-write leaves its lock behind, and zwave-js will not open the cache again until the
+   * lock is stale (10 s): put it where a restart after a crash finds it gone (systemd's
+   * RuntimeDirectory is emptied when the daemon dies), so the door is relocked at once.
+   */
+  lockDir?: string;
   /** The lock's node id; by default the first node with Door Lock CC. */
   nodeId?: number | undefined;
   commandTimeoutMs: number;
@@ -72,13 +79,18 @@ export interface ZwaveLock extends LockDriver {
   exclude(options?: { timeoutMs?: number }): Promise<{ nodeId: number }>;
 }
 
+/** A Z-Wave lock's id: the network's home id (32 bits, hex) and the lock's node id. */
+export function zwaveLockId(homeId: number, nodeId: number): string {
+  return `zwave-${homeId.toString(16).padStart(8, '0')}-${nodeId}`;
+}
+
 export function zwaveLock(options: ZwaveLockOptions): ZwaveLock {
   return new ZwaveLockDriver(options);
 }
 
 class ZwaveLockDriver implements ZwaveLock {
   readonly name = 'lock-zwave';
-  readonly #o: Required<Omit<ZwaveLockOptions, 'nodeId'>> & { nodeId: number | undefined };
+  readonly #o: Required<Omit<ZwaveLockOptions, 'nodeId' | 'lockDir'>> & { nodeId: number | undefined; lockDir: string };
   readonly #log: Logger;
   readonly #queue: CommandQueue;
   readonly #reports: LockReports;
@@ -103,6 +115,7 @@ class ZwaveLockDriver implements ZwaveLock {
       zwaveLog: false,
       ...options,
       nodeId: options.nodeId,
+      lockDir: options.lockDir ?? options.cacheDir,
     };
     this.#log = options.log;
     this.#backoffMs = this.#o.reconnectMinMs;
@@ -125,6 +138,7 @@ class ZwaveLockDriver implements ZwaveLock {
   async start(signal: AbortSignal): Promise<void> {
     const keys = parseNetworkKeys(this.#o.keys);
     mkdirSync(this.#o.cacheDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.#o.lockDir, { recursive: true, mode: 0o700 });
     this.#zw ??= loadZwave();
     this.#running = true;
     process.on('unhandledRejection', this.#onUnhandledRejection);
@@ -169,6 +183,13 @@ class ZwaveLockDriver implements ZwaveLock {
 
   state(): LockState {
     return this.#reports.tracker.snapshot();
+  }
+
+  id(): string | undefined {
+    const homeId = this.#driver?.controller.homeId;
+    const nodeId = this.#node?.id;
+    if (homeId === undefined || nodeId === undefined) return undefined;
+    return zwaveLockId(homeId, nodeId);
   }
 
   onEvent(listener: LockEventListener): () => void {
@@ -236,9 +257,22 @@ class ZwaveLockDriver implements ZwaveLock {
     if (target === 'unlocked' && battery !== undefined && battery < this.#o.minBatteryToUnlockPercent) {
       throw new HubError(ErrorCode.LOCK_BATTERY_TOO_LOW, `battery at ${battery}%: not unlocking a lock that may not relock`);
     }
-    const api = node.commandClasses['Door Lock'];
     const reports = this.#reports;
     const mark = reports.mark();
+    // A timed-out command stops waiting at once: a report after that is nobody's confirmation.
+    const stopWaiting = reports.expect(target);
+    signal.addEventListener('abort', stopWaiting, { once: true });
+    try {
+      await this.#driveBolt(node, target, mark, signal);
+    } finally {
+      stopWaiting();
+      signal.removeEventListener('abort', stopWaiting);
+    }
+  }
+
+  async #driveBolt(node: ZWaveNode, target: Bolt, mark: ReturnType<LockReports['mark']>, signal: AbortSignal): Promise<void> {
+    const api = node.commandClasses['Door Lock'];
+    const reports = this.#reports;
     const verb = target === 'locked' ? 'lock' : 'unlock';
     const result = await radio(() => api.set(target === 'locked' ? DOOR_LOCK_MODE.Secured : DOOR_LOCK_MODE.Unsecured), verb);
     if (result?.status === SUPERVISION_STATUS.Fail) {
@@ -297,7 +331,7 @@ class ZwaveLockDriver implements ZwaveLock {
     const zw = this.#modules();
     const driver = new zw.zw.Driver(this.#o.port, {
       securityKeys: keys,
-      storage: { cacheDir: this.#o.cacheDir, lockDir: this.#o.cacheDir },
+      storage: { cacheDir: this.#o.cacheDir, lockDir: this.#o.lockDir },
       logConfig: this.#o.zwaveLog ? { enabled: true, level: 'debug', forceConsole: true } : { enabled: false },
       // `openSerialPort` is honoured by zwave-js (Driver defaults: 10) but missing from its option types.
       attempts: { openSerialPort: this.#o.serialOpenAttempts } as Record<string, number>,

@@ -78,10 +78,17 @@ export interface KwiksetOptions {
   clock: Clock;
   /** Simulated radio airtime per frame, each way (MockNode `txDelay`; zwave-js's default is 10 ms). */
   txDelayMs?: number;
+  /**
+   * A door sensor (default true). Many deadbolts have none: then the door still moves (openDoor,
+   * closeDoor) but the lock reports nothing about it, and its Operation Report has no door status.
+   */
+  doorSensor?: boolean;
 }
 
 /** What the node is built from: usable both for a node present at start and one pending inclusion. */
-export function kwiksetCapabilities(options: { slots?: number; secure?: boolean; txDelayMs?: number } = {}) {
+export function kwiksetCapabilities(options: { slots?: number; secure?: boolean; txDelayMs?: number; doorSensor?: boolean } = {}) {
+  const doorSensor = options.doorSensor !== false;
+  const doorEvents: readonly number[] = [AccessControl.doorOpen, AccessControl.doorClosed];
   return {
     txDelay: options.txDelayMs ?? 10,
     // Kwikset 916: manufacturer 0x0090, FLiRS (wakes on a beam every 1000 ms).
@@ -99,7 +106,7 @@ export function kwiksetCapabilities(options: { slots?: number; secure?: boolean;
       // The S2 model is a newer one (Z-Wave Plus v2): it also supports Supervision CC, so Sets are
       // confirmed by a Supervision Report; the plain model is the older, unsupervised 916.
       ...(options.secure === true ? [CommandClasses['Security 2'], CommandClasses.Supervision] : []),
-      { ccId: CommandClasses['Door Lock'], version: 4, isSupported: true, travelTime: 0, doorSupported: true, boltSupported: true },
+      { ccId: CommandClasses['Door Lock'], version: 4, isSupported: true, travelTime: 0, doorSupported: doorSensor, boltSupported: true },
       { ccId: CommandClasses['User Code'], version: 1, isSupported: true, numUsers: options.slots ?? 30 },
       {
         ccId: CommandClasses.Notification,
@@ -107,7 +114,7 @@ export function kwiksetCapabilities(options: { slots?: number; secure?: boolean;
         isSupported: true,
         supportsV1Alarm: false,
         notificationTypesAndEvents: {
-          [AccessControl.type]: Object.values(AccessControl).filter((v) => v !== AccessControl.type),
+          [AccessControl.type]: Object.values(AccessControl).filter((v) => v !== AccessControl.type && (doorSensor || !doorEvents.includes(v))),
           [HomeSecurity.type]: [HomeSecurity.tamper, HomeSecurity.invalidCode],
         },
       },
@@ -132,6 +139,7 @@ export class KwiksetLock {
   readonly keypad: KwiksetKeypad;
   readonly #clock: Clock;
   readonly #secure: boolean;
+  readonly #doorSensor: boolean;
   #motor: Timer | undefined;
   #sending: Promise<void> = Promise.resolve();
   #lastHeardAt = Number.NEGATIVE_INFINITY;
@@ -145,6 +153,7 @@ export class KwiksetLock {
     this.#clock = options.clock;
     this.#secure = options.secure === true;
     this.keypad = new KwiksetKeypad(node, this.#clock, (type, event, params) => this.#notify(type, event, params));
+    this.#doorSensor = options.doorSensor !== false;
     // defineBehavior puts what it gets in front: defaults first, then ours, so ours are asked first.
     node.defineBehavior(...createDefaultMockNodeBehaviors());
     node.defineBehavior(...this.#behaviors());
@@ -217,12 +226,14 @@ export class KwiksetLock {
 
   async openDoor(): Promise<void> {
     this.door = 'open';
+    if (!this.#doorSensor) return;
     await this.#notify(AccessControl.type, AccessControl.doorOpen);
     await this.#sendOperationReport();
   }
 
   async closeDoor(): Promise<void> {
     this.door = 'closed';
+    if (!this.#doorSensor) return;
     await this.#notify(AccessControl.type, AccessControl.doorClosed);
     await this.#sendOperationReport();
   }
@@ -314,7 +325,7 @@ export class KwiksetLock {
       duration: new Duration(0, 'seconds'),
       outsideHandlesCanOpenDoor: [false, false, false, false],
       insideHandlesCanOpenDoor: [true, true, true, true],
-      doorStatus: this.door,
+      ...(this.#doorSensor ? { doorStatus: this.door } : {}),
       boltStatus: this.bolt === 'locked' ? 'locked' : 'unlocked',
       latchStatus: 'closed',
     });

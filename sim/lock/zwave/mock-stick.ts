@@ -56,6 +56,18 @@ export class MockStick {
     this.#mockPort = mockPort;
     this.#faucet = new Faucet(serial.readable);
     this.#port = port;
+    // A stick whose host went away (killed mid-exchange, a power cut) drops what it was sending, as
+    // a real one does; the mock controller would wait for the dead host's ACK and reject with no
+    // one listening. An ACK that cannot come because no host is there is not the stick's error.
+    const expectAck = controller.expectHostACK.bind(controller);
+    controller.expectHostACK = async (timeout, errorMessage) => {
+      if (!this.connected) return;
+      try {
+        await expectAck(timeout, errorMessage);
+      } catch (err) {
+        if (this.connected) throw err;
+      }
+    };
   }
 
   static async start(options: MockStickOptions = {}): Promise<MockStick> {
