@@ -58,7 +58,7 @@ describe('Z-Wave lock inclusion with S2', () => {
     expect(excluded).toEqual({ nodeId: 3 });
     expect(codeOf(await rig.lock.unlock().catch((e: unknown) => e))).toBe(ErrorCode.LOCK_NOT_PAIRED);
     sim.stop();
-  });
+  }, 90_000);
 
   it('refuses a lock whose PIN the installer did not confirm: inclusion fails, no lock in use', async () => {
     rig = await startRig({ sim: false });

@@ -85,8 +85,9 @@ describe('gst-rtsp-server (a real RTSP camera stack)', () => {
     } finally {
       await cam.stop();
     }
-    await until(() => gst.stderr().includes(`marking SSRC ${ours} as BYE`), 'gst to take the BYE', 15_000);
-  });
+    // Returns as soon as gst logs it; two suites side by side on a loaded machine took over 15 s.
+    await until(() => gst.stderr().includes(`marking SSRC ${ours} as BYE`), 'gst to take the BYE', 40_000);
+  }, 90_000);
 
   it('plays over RTP/UDP too', async () => {
     const { cam, frames } = camera(gst.url, CREDENTIALS.password, 'udp');

@@ -74,8 +74,12 @@ export async function startRig(
   };
 }
 
-/** Polls `check` on real time until it holds (for reports that arrive over the simulated radio). */
-export async function eventually(check: () => boolean, timeoutMs = 5000): Promise<void> {
+/**
+ * Polls `check` on real time until it holds (for reports that arrive over the simulated radio).
+ * The deadline is generous: it returns as soon as the check holds, and an S2 report took over 5 s
+ * with two copies of the suite running on a loaded machine.
+ */
+export async function eventually(check: () => boolean, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
