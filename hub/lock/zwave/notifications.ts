@@ -22,7 +22,7 @@ export const NOTIFICATION_TYPE_BY_NAME: ReadonlyMap<string, number> = new Map([
  * 1 open / 2 tilted, and its 1 read as an event is Access Control 0x01 "manual lock" — a door
  * opening put on record as a bolt thrown by hand.
  */
-export const EVENT_VALUED_VARIABLES: ReadonlySet<string> = new Set(['Door state', 'Door state (simple)', 'Lock state', 'Cover status']);
+export const EVENT_VALUED_VARIABLES: ReadonlySet<string> = new Set(['Door state', 'Door state (simple)', 'Lock state', 'Keypad state', 'Cover status']);
 
 export interface NotificationMeaning {
   event: LockEvent | undefined;
