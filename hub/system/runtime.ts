@@ -11,29 +11,21 @@ import { keyhubNodeRange } from './version.js';
 
 type Version = readonly [number, number, number];
 
-function parseVersion(text: string): Version | undefined {
-  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(text);
-  if (m === null) return undefined;
-  return [Number(m[1]), Number(m[2]), Number(m[3])];
+const VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
+
+/** `MAJOR.MINOR.PATCH`, or undefined for anything else (a pre-release build included). */
+export function parseVersion(text: string): Version | undefined {
+  const m = VERSION.exec(text);
+  return m === null ? undefined : [Number(m[1]), Number(m[2]), Number(m[3])];
 }
 
-/** package.json `engines.node` in the one form keyhub writes it: `>=MAJOR.MINOR.PATCH`. */
-export function parseNodeRange(range: string): Version {
-  const min = /^>=\s*(\d+\.\d+\.\d+)$/.exec(range.trim());
-  const version = min?.[1] === undefined ? undefined : parseVersion(min[1]);
-  if (version === undefined) {
-    throw new HubError(ErrorCode.RUNTIME_UNSUPPORTED, `engines.node "${range}" in keyhub's package.json is not of the form >=X.Y.Z`);
-  }
-  return version;
+/** package.json `engines.node` in the one form keyhub writes it, `>=MAJOR.MINOR.PATCH`; else undefined. */
+export function parseNodeRange(range: string): Version | undefined {
+  return range.startsWith('>=') ? parseVersion(range.slice(2)) : undefined;
 }
 
 function atLeast(have: Version, min: Version): boolean {
-  for (let i = 0; i < 3; i++) {
-    const h = have[i] ?? 0;
-    const m = min[i] ?? 0;
-    if (h !== m) return h > m;
-  }
-  return true;
+  return (have[0] - min[0] || have[1] - min[1] || have[2] - min[2]) >= 0;
 }
 
 export interface RuntimeFacts {
@@ -52,12 +44,9 @@ export function runtimeRefusal(facts: RuntimeFacts): HubError | null {
   if (facts.range === undefined) {
     return new HubError(ErrorCode.RUNTIME_UNSUPPORTED, "keyhub's package.json has no engines.node: cannot tell which Node it needs");
   }
-  let min: Version;
-  try {
-    min = parseNodeRange(facts.range);
-  } catch (err) {
-    if (err instanceof HubError) return err;
-    throw err;
+  const min = parseNodeRange(facts.range);
+  if (min === undefined) {
+    return new HubError(ErrorCode.RUNTIME_UNSUPPORTED, `engines.node "${facts.range}" in keyhub's package.json is not of the form >=X.Y.Z`);
   }
   const have = parseVersion(facts.node);
   if (have !== undefined && atLeast(have, min)) return null;
