@@ -46,10 +46,14 @@ export function readConfigFile(path: string, named: boolean): ConfigFile {
   return { found: true, raw: parsed };
 }
 
-/** Node 20 reports only "at position N"; people edit by line and column. */
-function withLineAndColumn(reason: string, text: string): string {
-  const match = /at position (\d+)/.exec(reason);
-  if (match === null || /line \d+/.test(reason)) return reason;
+/**
+ * V8 says "at position N", and from Node 22 on appends "(line L column C)" in its own words; people
+ * edit by line and column, so the hub says it one way whichever V8 parsed the file.
+ */
+function withLineAndColumn(message: string, text: string): string {
+  const match = /at position (\d+)/.exec(message);
+  if (match === null) return message;
+  const reason = message.replace(/ \(line \d+ column \d+\)$/, '');
   const before = text.slice(0, Number(match[1]));
   const lines = before.split('\n');
   return `${reason} (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1})`;

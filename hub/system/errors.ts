@@ -222,6 +222,9 @@ export enum ErrorCode {
   CONTROL_SOCKET_FAILED = 805,
   /** Too many control connections at once: try again. */
   CONTROL_BUSY = 806,
+  // 820: the runtime
+  /** The Node running keyhub is older than package.json `engines.node` (checked before anything native loads). */
+  RUNTIME_UNSUPPORTED = 820,
 }
 
 export type ErrorRange = 'config' | 'access' | 'lock' | 'camera' | 'cloud' | 'store' | 'lan' | 'system';

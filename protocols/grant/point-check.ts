@@ -1,8 +1,9 @@
 /**
- * Is 32 bytes a public key a root may be? node:crypto (OpenSSL 3.0) imports any 32 bytes as an
- * Ed25519 key, including encodings that are no point at all and points of small order. Under a
- * small-order key (the identity, say) a forged signature verifies for every message: R = [s]B
- * makes RFC 8032's check [s]B = R + [k]A hold whatever k is. A pinned root like that would let
+ * Is 32 bytes a public key a root may be? node:crypto imports any 32 bytes as an Ed25519 key,
+ * including encodings that are no point at all and points of small order. Under a small-order key
+ * (the identity, say) a forged signature verifies for every message: R = [s]B makes RFC 8032's
+ * check [s]B = R + [k]A hold whatever k is (OpenSSL 3.0 and tweetnacl accept it; OpenSSL 3.5, in
+ * Node 24, refuses it at verify, which the hub does not rely on). A pinned root like that would let
  * anyone sign keyrings, so the pinned root is checked here, once, with plain BigInt arithmetic (no
  * installed library exposes point decoding; this runs once per `keyhub trust-root`, not per grant).
  */
