@@ -322,6 +322,8 @@ export class SlotSync {
     } catch (err) {
       const attempts = (this.#reconcileFailure?.attempts ?? 0) + 1;
       const code = isHubError(err) ? err.code : undefined;
+      // Warned once per cause; the retries that follow (with backoff) are debug lines.
+      const known = this.#reconcileFailure !== undefined && this.#reconcileFailure.code === code;
       this.#reconcileFailure = {
         action: 'read',
         attempts,
@@ -331,7 +333,7 @@ export class SlotSync {
         retryAtMono: clock.monotonic() + this.#delay(attempts),
       };
       this.#reconcileDue = true;
-      this.#d.log.warn({ code, attempts, err: this.#reconcileFailure.message }, 'could not read the keypad slots back; retrying');
+      this.#d.log[known ? 'debug' : 'warn']({ code, attempts, err: this.#reconcileFailure.message }, 'could not read the keypad slots back; retrying');
       return;
     }
     this.#reconcileFailure = undefined;
