@@ -52,12 +52,14 @@ export async function recordingProxy(target: { host: string; port: number }, lim
       }
       client.write(chunk);
     });
+    // A side that closes has its last bytes (the hub's RTCP BYE and TEARDOWN) delivered before the
+    // other side is closed: end() flushes, destroy() would drop what is still buffered.
     const end = (): void => {
       client.destroy();
       upstream.destroy();
     };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
+    client.on('end', () => upstream.end()).on('close', () => upstream.end()).on('error', end);
+    upstream.on('end', () => client.end()).on('close', () => client.end()).on('error', end);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const address = server.address();
