@@ -52,8 +52,15 @@ export function composeModules(
     log: deps.log.child({ module: 'store' }),
     version: deps.version,
   });
-  // Offline grants: trust, replay set, challenges; persists the clock floor at a clean stop.
-  const access = accessModule({ store: () => store.store(), clock: deps.clock, log: deps.log.child({ module: 'access' }), policy: accessPolicy(config.access) });
+  // Offline grants: trust, replay set, challenges; persists the clock floor at a clean stop. A
+  // root-signed time that re-anchors the floor is put on the audit log (started before access).
+  const access = accessModule({
+    store: () => store.store(),
+    clock: deps.clock,
+    log: deps.log.child({ module: 'access' }),
+    policy: accessPolicy(config.access),
+    audit: () => audit.log(),
+  });
   // The smart lock (config `lock.driver`: zwave | ble | none); after the store, before anything that unlocks.
   const lock = lockDriverFor(config.lock, { stateDir: config.stateDir, clock: deps.clock, log: deps.log.child({ module: 'lock' }) });
   // The tamper-evident log: boot/shutdown entries, checkpoints, retention of what the cloud acked.

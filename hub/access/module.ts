@@ -1,22 +1,27 @@
 /**
  * The access module: owns the trust state, replay set, challenges and clock floor for the daemon.
  * On start it loads and re-verifies the held trust material and checks the wall clock against the
- * floor; a clock behind the floor means no decisions until a SignedTime arrives or the clock
+ * floor; a clock behind the floor means no decisions until a signed time arrives or the clock
  * catches up, and the module says so in its status and logs. On a clean stop it raises the floor
- * to the hub's own clock, bounded by the monotonic time elapsed since start so that a wall clock
- * stepped far ahead while running cannot push the floor into the future.
+ * to the hub's own clock, bounded by the monotonic time elapsed since start (or since a root-signed
+ * time) so that a wall clock stepped far ahead while running cannot push the floor into the future.
+ * What may move the floor, and how far, is hub-clock.ts (README, "Security model: the clock floor").
  */
-import type { Clock } from '../system/clock.js';
-import type { Module } from '../system/lifecycle.js';
-import type { Logger } from '../system/logger.js';
+import type { AuditSink } from '../store/audit-log.js';
 import { clockFloor, type ClockFloor, type FloorSource } from '../store/clock-floor.js';
+import { hubId } from '../store/daemon-runs.js';
 import { replayStore, type ReplayStore } from '../store/replay-store.js';
 import type { Store } from '../store/store.js';
 import { trustStore } from '../store/trust-store.js';
+import type { Clock } from '../system/clock.js';
+import type { Module } from '../system/lifecycle.js';
+import type { Logger } from '../system/logger.js';
 import { authorize, type Authorized } from './authorize.js';
 import type { AccessPolicy, DecideContext, Decision, Allow } from './decide.js';
+import { HubClock } from './hub-clock.js';
 import { PublicKeyCache } from './key-cache.js';
 import { LocalTimes } from './local-time.js';
+import { acceptSignedTime } from './signed-time.js';
 import { TrustState, type TrustStatus } from './trust.js';
 
 /**
@@ -48,51 +53,47 @@ export interface AccessModule extends Module {
   service(): AccessService;
 }
 
-export function accessModule(deps: { store: () => Store; clock: Clock; log: Logger; policy?: AccessPolicy }): AccessModule {
+export function accessModule(deps: {
+  store: () => Store;
+  clock: Clock;
+  log: Logger;
+  policy?: AccessPolicy;
+  /** Where a root-signed time that re-anchors the clock floor is put on record (hub/main.ts). */
+  audit?: () => AuditSink;
+}): AccessModule {
   const policy = deps.policy ?? DEFAULT_POLICY;
   const { clock, log } = deps;
   let state:
     | {
+        store: Store;
+        hubId: string;
         trust: TrustState;
         replay: ReplayStore;
-        floor: ClockFloor;
+        /** The stored floor; every raise goes through `floor` below, which bounds it. */
+        raw: ClockFloor;
+        /** The hub's clocks and the bounded floor (what authorize() takes as AuthorizeStores.floor). */
+        floor: HubClock;
         localTimes: LocalTimes;
         subjectKeys: PublicKeyCache;
-        startWall: number;
-        startMono: number;
-        anchor?: { signedMs: number; mono: number };
       }
     | undefined;
   const running = () => {
     if (state === undefined) throw new Error('access module is not started');
     return state;
   };
-  /**
-   * The wall time decisions use. The wall clock when it is at or above the floor (minus skew);
-   * otherwise, once a SignedTime has arrived, that time plus the monotonic time elapsed since (the
-   * RTC may be wrong, the monotonic clock still counts true); otherwise the wall clock, which
-   * decide() then refuses with CLOCK_UNTRUSTED.
-   */
-  const decisionTime = (s: NonNullable<typeof state>): number => {
-    const wall = clock.now();
-    if (wall >= s.floor.floorMs() - policy.clockSkewMs || s.anchor === undefined) return Math.floor(wall);
-    // Whole milliseconds: the system clock's monotonic time is fractional, stored times are not.
-    return Math.floor(s.anchor.signedMs + (clock.monotonic() - s.anchor.mono));
-  };
-  const clockTrusted = (s: NonNullable<typeof state>) => decisionTime(s) >= s.floor.floorMs() - policy.clockSkewMs;
   const status = (): AccessStatus => {
     const s = running();
-    return { ...s.trust.status(), clockTrusted: clockTrusted(s), clockFloorMs: s.floor.floorMs(), clockFloorSource: s.floor.source() };
+    return { ...s.trust.status(), clockTrusted: s.floor.trusted(), clockFloorMs: s.floor.floorMs(), clockFloorSource: s.floor.floorSource() };
   };
 
   const service: AccessService = {
     issueChallenge: () => {
       const s = running();
-      return s.replay.issueChallenge(decisionTime(s));
+      return s.replay.issueChallenge(s.floor.now());
     },
     authorize(grant, presentation, ctx) {
       const s = running();
-      const decision = authorize(grant, presentation, { ...ctx, now: decisionTime(s), policy }, s);
+      const decision = authorize(grant, presentation, { ...ctx, now: s.floor.now(), policy }, s);
       if (decision.allow) log.info({ grantKind: decision.grant.kind, subject: decision.grant.subjectId, uses: decision.usesSoFar }, 'access allowed');
       else log.warn({ code: decision.code, reason: decision.reason }, 'access refused');
       return decision;
@@ -100,10 +101,12 @@ export function accessModule(deps: { store: () => Store; clock: Clock; log: Logg
     trust: () => running().trust,
     acceptSignedTime(signed) {
       const s = running();
-      const mono = clock.monotonic();
-      const time = s.trust.acceptSignedTime(signed, s.floor);
-      s.anchor = { signedMs: time, mono };
-      log.info({ signedTime: new Date(time).toISOString(), clockFloor: new Date(s.floor.floorMs()).toISOString(), clockTrusted: clockTrusted(s) }, 'signed time accepted');
+      const audit = deps.audit?.();
+      const time = acceptSignedTime(signed, { trust: s.trust, clock: s.floor, floor: s.raw, store: s.store, hubId: s.hubId, ...(audit === undefined ? {} : { audit }) });
+      log.info(
+        { signedTime: new Date(time).toISOString(), clockFloor: new Date(s.floor.floorMs()).toISOString(), clockFloorSource: s.floor.floorSource(), clockTrusted: s.floor.trusted() },
+        'signed time accepted',
+      );
       return time;
     },
     status,
@@ -113,14 +116,16 @@ export function accessModule(deps: { store: () => Store; clock: Clock; log: Logg
     name: 'access',
     start() {
       const store = deps.store();
+      const raw = clockFloor(store);
       state = {
+        store,
+        hubId: hubId(store),
         trust: new TrustState(trustStore(store)),
         replay: replayStore(store),
-        floor: clockFloor(store),
+        raw,
+        floor: new HubClock({ clock, floor: raw, skewMs: policy.clockSkewMs }),
         localTimes: new LocalTimes(),
         subjectKeys: new PublicKeyCache(),
-        startWall: clock.now(),
-        startMono: clock.monotonic(),
       };
       const s = status();
       if (!s.clockTrusted) {
@@ -135,10 +140,8 @@ export function accessModule(deps: { store: () => Store; clock: Clock; log: Logg
     stop() {
       if (state === undefined) return;
       const s = state;
-      const base = s.anchor ?? { signedMs: s.startWall, mono: s.startMono };
-      const bound = Math.floor(base.signedMs + (clock.monotonic() - base.mono));
       // Failing to persist the floor must surface (it guards against a reset clock reopening grants).
-      s.floor.raise(Math.min(decisionTime(s), bound), 'shutdown');
+      s.floor.stop();
       state = undefined;
     },
     service: () => ({ ...service }),

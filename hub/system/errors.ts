@@ -47,6 +47,10 @@ export enum ErrorCode {
   TRUST_ROOT_MISSING = 229,
   /** `keyhub trust-root`: a malformed or weak (small-order) key, or a different root pinned without --replace. */
   TRUST_ROOT_REFUSED = 230,
+  /** The grant's subject key is of small order or names no point: signatures under it prove nothing. */
+  SUBJECT_KEY_REFUSED = 231,
+  /** The hub's own view of a request (its clock, policy, flags) holds a value out of range or not a number. */
+  CONTEXT_INVALID = 232,
 
   // 3xx lock
   // 300–339: the Lock interface and the Z-Wave driver (hub/lock, hub/lock/zwave)

@@ -7,7 +7,7 @@
  *   1   grantId      bytes 16                    the grant being presented
  *   2   challenge    bytes 32                    the hub's nonce, single use
  *   3   transport    "ble" | "cloud"             how it reached the hub
- *   4   time         uint ms since epoch         the handheld's clock, for the audit log only
+ *   4   time         time (ms, ≤ MAX_TIME_MS)    the handheld's clock, for the audit log only
  *   5   packages     [text ≤ 64] 0..32           package ids scanned at the door (deliveries)
  *   6   position     [latE7, lonE7, accuracyM]   cloud path only: WGS 84 in 1e-7 degrees, metres
  *
@@ -63,7 +63,7 @@ export function decodePresentationPayload(payload: Uint8Array): Presentation {
     grantId: r.bytes(1, GRANT_ID_BYTES),
     challenge: r.bytes(2, CHALLENGE_BYTES),
     transport,
-    time: r.uint(4),
+    time: r.time(4),
     packages: r.array(5, 0, 32, textItem('presentation packages', 64)),
   };
   if (transport === 'ble') {

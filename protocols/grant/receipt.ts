@@ -6,8 +6,8 @@
  *   0   v            uint                                  1
  *   1   hubId        text ≤ 64
  *   2   grantId      bytes 16
- *   3   openedAt     uint ms since epoch
- *   4   relockedAt   uint ms since epoch                   ≥ openedAt
+ *   3   openedAt     time (ms since epoch, ≤ MAX_TIME_MS)
+ *   4   relockedAt   time                                  ≥ openedAt
  *   5   doorState    "closed" | "open" | "unknown"         at relock
  *   6   clipId       text ≤ 64                             optional: absent when no clip exists
  *   7   auditSeq     uint                                  the audit event recording the relock
@@ -53,8 +53,8 @@ export function decodeReceiptPayload(payload: Uint8Array): Receipt {
   const receipt: Receipt = {
     hubId: r.text(1, 64),
     grantId: r.bytes(2, GRANT_ID_BYTES),
-    openedAt: r.uint(3),
-    relockedAt: r.uint(4),
+    openedAt: r.time(3),
+    relockedAt: r.time(4),
     doorState: r.oneOf(5, DOOR_STATES),
     ...(r.has(6) ? { clipId: r.text(6, 64) } : {}),
     auditSeq: r.uint(7),

@@ -70,7 +70,7 @@ describe('signed commands from the cloud: verified, run at most once, answered a
         installKeyring: (b) => world.trust.installKeyring(b),
         installRevocations: (b) => world.trust.installRevocations(b),
         held: (w) => held.held(w)?.signed,
-        acceptSignedTime: (b) => world.trust.acceptSignedTime(b, world.floor),
+        acceptSignedTime: (b) => world.acceptSignedTime(b),
       },
       commands: {
         actions: commandActionsFrom({ audit, outbox: { wake: () => void (wakes += 1) }, link, ...(options.lock === false ? {} : { lock }), clock, version: '0.1.0' }),

@@ -40,7 +40,7 @@ describe('downlink intake: signed grants, keyrings, revocations and time from th
         installKeyring: (b) => world.trust.installKeyring(b),
         installRevocations: (b) => world.trust.installRevocations(b),
         held: (w) => held.held(w)?.signed,
-        acceptSignedTime: (b) => world.trust.acceptSignedTime(b, world.floor),
+        acceptSignedTime: (b) => world.acceptSignedTime(b),
       },
     });
     intake.start();

@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../protocols/grant/ed25519.js';
 import { signCommand } from '../../protocols/grant/issuer.js';
 import { decodePayload, topicFor, type PayloadOf } from '../../protocols/mqtt/contract.js';
+import { HubClock } from '../../hub/access/hub-clock.js';
+import { acceptSignedTime } from '../../hub/access/signed-time.js';
 import { TrustState } from '../../hub/access/trust.js';
 import { commandActionsFrom } from '../../hub/cloud/command-actions.js';
 import { DownlinkIntake } from '../../hub/cloud/downlink.js';
@@ -75,7 +77,7 @@ describe('signed cloud commands through mosquitto to the Z-Wave lock', () => {
         installKeyring: (b) => trust.installKeyring(b),
         installRevocations: (b) => trust.installRevocations(b),
         held: (w) => trustStore(store).held(w)?.signed,
-        acceptSignedTime: (b) => trust.acceptSignedTime(b, floor),
+        acceptSignedTime: (b) => acceptSignedTime(b, { trust, clock: new HubClock({ clock, floor, skewMs: 300_000 }), floor, store, hubId: hub.hubId }),
       },
       commands: {
         actions: commandActionsFrom({ audit: hub.audit, outbox: hub.outbox, link: hub.link, lock: rig.lock, clock, version: 'test' }),

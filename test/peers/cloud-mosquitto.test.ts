@@ -9,6 +9,8 @@ import { SimCloud } from '../../sim/cloud/cloud.js';
 import { tempDir } from '../support/temp-dir.js';
 import { silentLog } from '../support/silent-log.js';
 import { DownlinkIntake } from '../../hub/cloud/downlink.js';
+import { HubClock } from '../../hub/access/hub-clock.js';
+import { acceptSignedTime } from '../../hub/access/signed-time.js';
 import { TrustState } from '../../hub/access/trust.js';
 import { trustStore } from '../../hub/store/trust-store.js';
 import { systemClock } from '../../hub/system/clock.js';
@@ -100,6 +102,7 @@ describe('cloud link through mosquitto with client certificates and ACLs', () =>
     const trust = new TrustState(trustStore(hub.store));
     trust.pinRoot(issuer.rootPublicKey);
     const floor = clockFloor(hub.store);
+    const hubClock = new HubClock({ clock: systemClock(), floor, skewMs: 300_000 });
     const intake = new DownlinkIntake({
       hubId: hub.hubId,
       link: hub.link,
@@ -112,7 +115,7 @@ describe('cloud link through mosquitto with client certificates and ACLs', () =>
         installKeyring: (b) => trust.installKeyring(b),
         installRevocations: (b) => trust.installRevocations(b),
         held: (w) => trustStore(hub.store).held(w)?.signed,
-        acceptSignedTime: (b) => trust.acceptSignedTime(b, floor),
+        acceptSignedTime: (b) => acceptSignedTime(b, { trust, clock: hubClock, floor, store: hub.store, hubId: hub.hubId }),
       },
     });
     intake.start();
