@@ -11,17 +11,10 @@ import { FakeClock } from '../../hub/system/fake-clock.js';
 import { decodeFrame, FrameType } from '../../protocols/ble/frame.js';
 import { SMALL_ORDER_X25519 } from '../../protocols/grant/point-check.js';
 import { bleHome, LOCK_ADDRESS, type BleHome } from '../support/ble-home.js';
+import { SMALL_ORDER_X25519_U } from '../support/degenerate-keys.js';
 import { silentLog } from '../support/silent-log.js';
 
 const hex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
-
-/** libsodium's X25519 blocklist: u = 0, 1 and the two points of order 8, plus −1 (on the twist). */
-const SMALL_ORDER_U = {
-  'u = 0 (order 2)': '0000000000000000000000000000000000000000000000000000000000000000',
-  'u = 1 (order 4)': '0100000000000000000000000000000000000000000000000000000000000000',
-  'order 8': 'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  'order 8 (second)': '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-};
 
 async function rejection(p: Promise<unknown>): Promise<HubError> {
   try {
@@ -40,7 +33,7 @@ describe('BLE pairing: the lock’s key', () => {
     home = undefined;
   });
 
-  it.each(Object.entries(SMALL_ORDER_U))('refuses a lock offering the key %s and seals nothing under it', async (_name, u) => {
+  it.each(Object.entries(SMALL_ORDER_X25519_U))('refuses a lock offering the key %s and seals nothing under it', async (_name, u) => {
     // What a man in the middle offers during the pairing window: the hub's "shared" key is then his too.
     const publicKey = hex(u);
     expect(nacl.scalarMult(nacl.randomBytes(32), publicKey).every((b) => b === 0)).toBe(true);

@@ -23,30 +23,11 @@ import { encodePresentationPayload } from '../../protocols/grant/presentation.js
 import { encodeReceiptPayload } from '../../protocols/grant/receipt.js';
 import { encodeKeyringPayload } from '../../protocols/grant/trust.js';
 import { HOUR, HUB_ID, NOW, bleContext, deliveryGrant, makeWorld, seededKey, type World } from '../support/grant-fixture.js';
+import { DEGENERATE_ED25519, IDENTITY, NOBODYS_SIGNATURE } from '../support/degenerate-keys.js';
 import { tempDir } from '../support/temp-dir.js';
 
 const hex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
-/** The identity point (order 1): the worst key there is. */
-const IDENTITY = hex(`01${'00'.repeat(31)}`);
-/** R = identity, S = 0: verifies for any message under the identity key. */
-const NOBODYS_SIGNATURE = Uint8Array.from([...IDENTITY, ...new Uint8Array(32)]);
 const forged = (payload: Uint8Array) => encodeCanonical([payload, NOBODYS_SIGNATURE]);
-
-/** Every small-order encoding (libsodium's blocklist) plus their non-canonical forms and a non-point. */
-const DEGENERATE: Record<string, string> = {
-  'identity (order 1)': '0100000000000000000000000000000000000000000000000000000000000000',
-  'order 2': 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'order 4': '0000000000000000000000000000000000000000000000000000000000000000',
-  'order 4, other sign': '0000000000000000000000000000000000000000000000000000000000000080',
-  'order 8': '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
-  'order 8, other sign': '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
-  'order 8 (second)': 'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
-  'order 8 (second), other sign': 'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
-  'identity, non-canonical (y = 1 + p)': 'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'order 4, non-canonical (y = p)': 'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'identity with the sign bit set': '0100000000000000000000000000000000000000000000000000000000000080',
-  'no point of the curve': '0200000000000000000000000000000000000000000000000000000000000000',
-};
 
 let world: World;
 beforeEach(async () => {
@@ -93,7 +74,7 @@ describe('a grant whose subject key is of small order', () => {
     }
   });
 
-  it.each(Object.entries(DEGENERATE))('is refused for the key %s, before any signature work', (_name, key) => {
+  it.each(Object.entries(DEGENERATE_ED25519))('is refused for the key %s, before any signature work', (_name, key) => {
     // Signed by a key that is not the issuer's: the subject key check comes before the grant's signature.
     const grant = deliveryGrant(world, { subjectKey: hex(key) });
     const bytes = seal(Domain.grant, encodeGrantPayload(grant), seededKey(66));
@@ -102,7 +83,7 @@ describe('a grant whose subject key is of small order', () => {
   });
 
   it('is not signed by the issuer SDK, which names the problem', () => {
-    for (const key of Object.values(DEGENERATE)) expect(() => signGrant(deliveryGrant(world, { subjectKey: hex(key) }), world.issuer)).toThrow(RangeError);
+    for (const key of Object.values(DEGENERATE_ED25519)) expect(() => signGrant(deliveryGrant(world, { subjectKey: hex(key) }), world.issuer)).toThrow(RangeError);
     expect(() => signGrant(deliveryGrant(world, { subjectKey: IDENTITY, subjectId: 'c-9' }), world.issuer)).toThrow(`grant for c-9: subject key refused: ${SMALL_ORDER}`);
   });
 
