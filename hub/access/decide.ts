@@ -11,7 +11,7 @@
  */
 import { Domain, openEnvelope, verifyEnvelope, type Envelope } from '../../protocols/grant/envelope.js';
 import { GRANT_MAX_BYTES, decodeGrantPayload, type Grant } from '../../protocols/grant/grant.js';
-import { PRESENTATION_MAX_BYTES, decodePresentationPayload, type Presentation, type Transport } from '../../protocols/grant/presentation.js';
+import { PRESENTATION_MAX_BYTES, decodePresentationPayload, type DecodedPresentation, type Transport } from '../../protocols/grant/presentation.js';
 import type { ChallengeState } from '../store/replay-store.js';
 import { ErrorCode } from '../system/errors.js';
 import { contextProblem, isRssi } from './context-check.js';
@@ -58,7 +58,7 @@ export interface DecideStores {
 export interface Allow {
   allow: true;
   grant: Grant;
-  presentation: Presentation;
+  presentation: DecodedPresentation;
 }
 
 export interface Refuse {
@@ -91,7 +91,7 @@ export function decide(grantBytes: Uint8Array, presentationBytes: Uint8Array, ct
     return refuse(ErrorCode.GRANT_MALFORMED, `grant: ${formatError(err)}`);
   }
   let presentationEnvelope: Envelope;
-  let presentation: Presentation;
+  let presentation: DecodedPresentation;
   try {
     presentationEnvelope = openEnvelope(presentationBytes, PRESENTATION_MAX_BYTES);
     presentation = decodePresentationPayload(presentationEnvelope.payload);
@@ -141,14 +141,15 @@ export function decide(grantBytes: Uint8Array, presentationBytes: Uint8Array, ct
   if (NEEDS_CAMERA.has(grant.kind) && !ctx.cameraHealthy) return refuse(ErrorCode.CAMERA_UNHEALTHY, 'the door camera is not recording: no camera, no entry');
 
   // 8. proximity: at the door, not in the truck
-  if (ctx.transport === 'ble') {
+  // (presentation.transport is ctx.transport: step 1)
+  if (presentation.transport === 'ble') {
     // Not a measurement (none, NaN, 127 "not available") is no proof of being at the door.
     if (!isRssi(ctx.rssiDbm)) return refuse(ErrorCode.SIGNAL_TOO_WEAK, `BLE signal ${String(ctx.rssiDbm ?? 'unknown')} is not a measurement in dBm`);
     if (ctx.rssiDbm < ctx.policy.rssiFloorDbm) return refuse(ErrorCode.SIGNAL_TOO_WEAK, `BLE signal ${ctx.rssiDbm} dBm is below ${ctx.policy.rssiFloorDbm} dBm`);
   } else if (ctx.policy.home === undefined) {
     // Fail secure: with no home position there is nothing to be near, so "near" is never true.
     return refuse(ErrorCode.TOO_FAR_FROM_HOME, 'no home position is configured (config access.home): the cloud path is refused');
-  } else if (presentation.position === undefined || !withinRadius(ctx.policy.home, presentation.position)) {
+  } else if (!withinRadius(ctx.policy.home, presentation.position)) {
     return refuse(ErrorCode.TOO_FAR_FROM_HOME, `handheld is not within ${ctx.policy.home.radiusM} m of the home`);
   }
 

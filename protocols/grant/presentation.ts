@@ -38,6 +38,9 @@ export interface Presentation {
   readonly position?: Position;
 }
 
+/** What the decoder returns: a cloud presentation always carries its position, a BLE one never. */
+export type DecodedPresentation = (Presentation & { readonly transport: 'ble'; readonly position?: undefined }) | (Presentation & { readonly transport: 'cloud'; readonly position: Position });
+
 const KNOWN = knownFields(0, 1, 2, 3, 4, 5, 6);
 
 export function encodePresentationPayload(p: Presentation): Uint8Array {
@@ -55,7 +58,7 @@ export function encodePresentationPayload(p: Presentation): Uint8Array {
   return bytes;
 }
 
-export function decodePresentationPayload(payload: Uint8Array): Presentation {
+export function decodePresentationPayload(payload: Uint8Array): DecodedPresentation {
   const r = new FieldReader(decodeCanonical(payload, { maxBytes: PRESENTATION_MAX_BYTES, maxDepth: 2 }), 'presentation', KNOWN);
   if (r.uint(0) !== 1) throw new CborError('presentation: unsupported version');
   const transport = r.oneOf(3, TRANSPORTS);
@@ -68,9 +71,9 @@ export function decodePresentationPayload(payload: Uint8Array): Presentation {
   };
   if (transport === 'ble') {
     if (r.has(6)) throw new CborError('presentation: a position is only sent on the cloud path');
-    return base;
+    return { ...base, transport };
   }
-  return { ...base, position: readPosition(r.raw(6)) };
+  return { ...base, transport, position: readPosition(r.raw(6)) };
 }
 
 function readPosition(v: CborValue): Position {
