@@ -23,7 +23,7 @@ export default {
   ],
   checkers: [],
   concurrency: 2,
-  timeoutMS: 60_000,
+  timeoutMS: 10_000,
   // Under test-results/, which git and eslint already leave alone.
   tempDirName: 'test-results/stryker-tmp',
   cleanTempDir: 'always',
