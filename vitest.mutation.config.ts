@@ -17,6 +17,7 @@ export default defineConfig({
       'test/integration/access-*.test.ts',
     ],
     exclude: ['test/unit/grant-fuzz.test.ts', 'test/unit/grant-semantic-fuzz.test.ts', 'test/integration/grant-replay.test.ts'],
+    setupFiles: ['test/support/mutation-setup.ts'],
     isolate: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
