@@ -17,7 +17,8 @@ export const RSSI_MAX_DBM = 20;
 /** The largest radius and accuracy the hub deals in, as a presentation's accuracyM (100 km). */
 export const RADIUS_MAX_M = 100_000;
 
-const inRange = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
+/** NaN fails both comparisons and ±Infinity one of them (the bounds are finite): no isFinite needed. */
+const inRange = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && v >= min && v <= max;
 const integerIn = (v: unknown, min: number, max: number): v is number => Number.isSafeInteger(v) && inRange(v, min, max);
 
 /** The fields of a DecideContext this file checks (decide.ts owns the type). */

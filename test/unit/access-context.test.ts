@@ -46,6 +46,7 @@ describe('decide: the measured BLE signal', () => {
     ['127 ("not available")', 127],
     ['21 dBm, above what a controller reports', 21],
     ['−128 dBm, below it', -128],
+    ['the text "-50"', '-50' as unknown as number],
   ])('refuses %s as no measurement at all (SIGNAL_TOO_WEAK)', (_what, rssiDbm) => {
     const lenient = bleContext({ rssiDbm, policy: { ...POLICY, rssiFloorDbm: -127 } });
     const d = decision(lenient);
@@ -76,6 +77,10 @@ describe('decide: the hub’s clock, flags and policy (CONTEXT_INVALID)', () => 
     ['a negative skew', { policy: { ...POLICY, clockSkewMs: -1 } }],
     ['a skew over an hour', { policy: { ...POLICY, clockSkewMs: 3_600_001 } }],
     ['a NaN RSSI floor', { policy: { ...POLICY, rssiFloorDbm: Number.NaN } }],
+    ['an RSSI floor given as text', { policy: { ...POLICY, rssiFloorDbm: '-70' as unknown as number } }],
+    ['a skew given as text', { policy: { ...POLICY, clockSkewMs: '300000' as unknown as number } }],
+    ['a home radius given as text', { policy: { ...POLICY, home: { ...HOME, radiusM: '50' as unknown as number } } }],
+    ['a clock given as text', { now: String(NOW) as unknown as number }],
     ['an RSSI floor below −127 dBm', { policy: { ...POLICY, rssiFloorDbm: -128 } }],
     ['an RSSI floor above +20 dBm', { policy: { ...POLICY, rssiFloorDbm: 21 } }],
     ['a NaN home latitude', { policy: { ...POLICY, home: { ...HOME, latE7: Number.NaN } } }],
