@@ -115,7 +115,7 @@ export function composeRooms(config: HubConfig, store: Store, deps: ComposeDeps)
     onAuditFailure,
   });
   // Offline grants: trust, replay set, challenges; persists the clock floor at a clean stop.
-  const access = accessRoom({ store, clock, log: log.child({ module: 'access' }), policy });
+  const access = accessRoom({ store, clock, log: log.child({ module: 'access' }), policy, audit: audit.service });
   // The smart lock (`lock.driver`: zwave | ble | none, which refuses every command).
   const lock = lockRoom(config.lock, { stateDir, clock, log: log.child({ module: 'lock' }) });
   // The door camera (`camera.url`, else one that is never healthy: no camera, no entry).

@@ -6,13 +6,15 @@
  * courier, the homeowner and the audit log see the same code.
  *
  * decide() only reads. Allowing is authorize() (authorize.ts): decide, then consume the grant use
- * and the challenge durably, then answer.
+ * and the challenge durably, then answer. A refusal changes nothing: not the replay set, not the
+ * clock floor (README, "Security model: the clock floor").
  */
 import { Domain, openEnvelope, verifyEnvelope, type Envelope } from '../../protocols/grant/envelope.js';
 import { GRANT_MAX_BYTES, decodeGrantPayload, type Grant } from '../../protocols/grant/grant.js';
-import { PRESENTATION_MAX_BYTES, decodePresentationPayload, type Presentation, type Transport } from '../../protocols/grant/presentation.js';
+import { PRESENTATION_MAX_BYTES, decodePresentationPayload, type DecodedPresentation, type Transport } from '../../protocols/grant/presentation.js';
 import type { ChallengeState } from '../store/replay-store.js';
 import { ErrorCode } from '../system/errors.js';
+import { contextProblem, isRssi } from './context-check.js';
 import type { PublicKeyCache } from './key-cache.js';
 import { withinWeekly, type LocalTimes } from './local-time.js';
 import { withinRadius } from './proximity.js';
@@ -37,7 +39,7 @@ export interface DecideContext {
   lockId: string;
   /** How the presentation reached the hub. */
   transport: Transport;
-  /** BLE only: the measured signal strength of the handheld's connection. */
+  /** BLE only: the measured signal strength of the handheld's connection (−127..+20 dBm). */
   rssiDbm?: number;
   deliveriesPaused: boolean;
   cameraHealthy: boolean;
@@ -47,7 +49,7 @@ export interface DecideContext {
 /** The stores decide() reads: held trust, replay set, challenges, clock floor, zone rules, key cache. */
 export interface DecideStores {
   trust: TrustView;
-  replay: { usesOf(grantId: Uint8Array): number; challengeState(nonce: Uint8Array, now: number): ChallengeState };
+  replay: { usesOf(kid: string, grantId: Uint8Array): number; challengeState(nonce: Uint8Array, now: number): ChallengeState };
   floor: { floorMs(): number };
   localTimes: LocalTimes;
   subjectKeys: PublicKeyCache;
@@ -56,15 +58,13 @@ export interface DecideStores {
 export interface Allow {
   allow: true;
   grant: Grant;
-  presentation: Presentation;
+  presentation: DecodedPresentation;
 }
 
 export interface Refuse {
   allow: false;
   code: ErrorCode;
   reason: string;
-  /** Set once the grant's signature verified: its issue time, which raises the clock floor. */
-  verifiedIssuedAt?: number;
 }
 
 export type Decision = Allow | Refuse;
@@ -75,6 +75,10 @@ const refuse = (code: ErrorCode, reason: string): Refuse => ({ allow: false, cod
 const NEEDS_CAMERA: ReadonlySet<string> = new Set(['delivery', 'service']);
 
 export function decide(grantBytes: Uint8Array, presentationBytes: Uint8Array, ctx: DecideContext, stores: DecideStores): Decision {
+  // 0. the hub's own numbers: a NaN or an out-of-range value would pass a "refuse when below" check
+  const bad = contextProblem(ctx);
+  if (bad !== undefined) return refuse(ErrorCode.CONTEXT_INVALID, bad);
+
   // 1. size and format
   if (grantBytes.length > GRANT_MAX_BYTES) return refuse(ErrorCode.GRANT_MALFORMED, `grant is over ${GRANT_MAX_BYTES} bytes`);
   if (presentationBytes.length > PRESENTATION_MAX_BYTES) return refuse(ErrorCode.PRESENTATION_MALFORMED, `presentation is over ${PRESENTATION_MAX_BYTES} bytes`);
@@ -87,7 +91,7 @@ export function decide(grantBytes: Uint8Array, presentationBytes: Uint8Array, ct
     return refuse(ErrorCode.GRANT_MALFORMED, `grant: ${formatError(err)}`);
   }
   let presentationEnvelope: Envelope;
-  let presentation: Presentation;
+  let presentation: DecodedPresentation;
   try {
     presentationEnvelope = openEnvelope(presentationBytes, PRESENTATION_MAX_BYTES);
     presentation = decodePresentationPayload(presentationEnvelope.payload);
@@ -109,7 +113,12 @@ export function decide(grantBytes: Uint8Array, presentationBytes: Uint8Array, ct
     return refuse(ErrorCode.CLOCK_UNTRUSTED, `wall clock ${iso(ctx.now)} is behind the clock floor ${iso(floor)}`);
   }
 
-  // 4. window, and for recurring grants the weekly windows in the grant's zone
+  // 4. window, and for recurring grants the weekly windows in the grant's zone. A grant issued
+  //    after our clock (plus skew) does not exist yet by that clock: either clock may be wrong, and
+  //    the refusal moves nothing (the floor only follows allowed grants, up to the hub's own clock).
+  if (grant.issuedAt > ctx.now + ctx.policy.clockSkewMs) {
+    return refuse(ErrorCode.CLOCK_UNTRUSTED, `grant was issued at ${iso(grant.issuedAt)}, after the hub's clock ${iso(ctx.now)}`);
+  }
   if (ctx.now < grant.notBefore) return refuse(ErrorCode.GRANT_NOT_YET_VALID, `grant is valid from ${iso(grant.notBefore)}`);
   if (ctx.now >= grant.notAfter) return refuse(ErrorCode.GRANT_EXPIRED, `grant expired at ${iso(grant.notAfter)}`);
   if (grant.recurring !== undefined) {
@@ -122,8 +131,9 @@ export function decide(grantBytes: Uint8Array, presentationBytes: Uint8Array, ct
   if (stores.trust.isGrantRevoked(grant.id)) return refuse(ErrorCode.GRANT_REVOKED, 'grant is revoked');
   if (stores.trust.isIssuerRevoked(grant.kid)) return refuse(ErrorCode.ISSUER_REVOKED, `issuer ${grant.kid} is revoked`);
 
-  // 6. replay: uses left (the durable check-and-count is authorize()'s transaction)
-  const used = stores.replay.usesOf(grant.id);
+  // 6. replay: uses left (the durable check-and-count is authorize()'s transaction). Uses count
+  //    per issuer: another issuer's grant with the same id is another grant.
+  const used = stores.replay.usesOf(grant.kid, grant.id);
   if (used >= grant.uses) return refuse(ErrorCode.GRANT_USED_UP, `grant has been used ${used} of ${grant.uses} times`);
 
   // 7. policy of the home right now
@@ -131,14 +141,15 @@ export function decide(grantBytes: Uint8Array, presentationBytes: Uint8Array, ct
   if (NEEDS_CAMERA.has(grant.kind) && !ctx.cameraHealthy) return refuse(ErrorCode.CAMERA_UNHEALTHY, 'the door camera is not recording: no camera, no entry');
 
   // 8. proximity: at the door, not in the truck
-  if (ctx.transport === 'ble') {
-    if (ctx.rssiDbm === undefined || ctx.rssiDbm < ctx.policy.rssiFloorDbm) {
-      return refuse(ErrorCode.SIGNAL_TOO_WEAK, `BLE signal ${ctx.rssiDbm ?? 'unknown'} dBm is below ${ctx.policy.rssiFloorDbm} dBm`);
-    }
+  // (presentation.transport is ctx.transport: step 1)
+  if (presentation.transport === 'ble') {
+    // Not a measurement (none, NaN, 127 "not available") is no proof of being at the door.
+    if (!isRssi(ctx.rssiDbm)) return refuse(ErrorCode.SIGNAL_TOO_WEAK, `BLE signal ${String(ctx.rssiDbm ?? 'unknown')} is not a measurement in dBm`);
+    if (ctx.rssiDbm < ctx.policy.rssiFloorDbm) return refuse(ErrorCode.SIGNAL_TOO_WEAK, `BLE signal ${ctx.rssiDbm} dBm is below ${ctx.policy.rssiFloorDbm} dBm`);
   } else if (ctx.policy.home === undefined) {
     // Fail secure: with no home position there is nothing to be near, so "near" is never true.
     return refuse(ErrorCode.TOO_FAR_FROM_HOME, 'no home position is configured (config access.home): the cloud path is refused');
-  } else if (presentation.position === undefined || !withinRadius(ctx.policy.home, presentation.position)) {
+  } else if (!withinRadius(ctx.policy.home, presentation.position)) {
     return refuse(ErrorCode.TOO_FAR_FROM_HOME, `handheld is not within ${ctx.policy.home.radiusM} m of the home`);
   }
 
@@ -163,19 +174,14 @@ export function decide(grantBytes: Uint8Array, presentationBytes: Uint8Array, ct
   if (ctx.now < cert.notBefore || ctx.now >= cert.notAfter) return refuse(ErrorCode.ISSUER_CERT_NOT_VALID, `issuer ${grant.kid}'s certificate is not valid now`);
   if (!cert.kinds.includes(grant.kind)) return refuse(ErrorCode.KIND_NOT_ALLOWED, `issuer ${grant.kid} may not issue ${grant.kind} grants`);
 
-  // 12. the grant's signature, then 13. the subject's signature over the challenge
-  if (!verifyEnvelope(Domain.grant, grantEnvelope, issuer.key)) return refuse(ErrorCode.GRANT_SIGNATURE_INVALID, 'grant signature does not verify');
-  if (!verifyEnvelope(Domain.presentation, presentationEnvelope, stores.subjectKeys.get(grant.subjectKey))) {
-    return { ...refuse(ErrorCode.PRESENTATION_SIGNATURE_INVALID, 'presentation signature does not verify'), verifiedIssuedAt: grant.issuedAt };
-  }
+  // 12. the subject key: under a key of small order a presentation nobody signed verifies
+  //     (R = identity, S = 0), so such a key is refused before any signature work
+  const subjectKey = stores.subjectKeys.get(grant.subjectKey);
+  if (!subjectKey.ok) return refuse(ErrorCode.SUBJECT_KEY_REFUSED, `the grant's subject key is refused: ${subjectKey.problem}`);
 
-  // A verified grant issued after our "now" proves the wall clock is behind (authorize() raises the floor to it).
-  if (grant.issuedAt > ctx.now + ctx.policy.clockSkewMs) {
-    return {
-      ...refuse(ErrorCode.CLOCK_UNTRUSTED, `grant was issued at ${iso(grant.issuedAt)}, after the hub's clock ${iso(ctx.now)}`),
-      verifiedIssuedAt: grant.issuedAt,
-    };
-  }
+  // 13. the grant's signature, then 14. the subject's signature over the challenge
+  if (!verifyEnvelope(Domain.grant, grantEnvelope, issuer.key)) return refuse(ErrorCode.GRANT_SIGNATURE_INVALID, 'grant signature does not verify');
+  if (!verifyEnvelope(Domain.presentation, presentationEnvelope, subjectKey.key)) return refuse(ErrorCode.PRESENTATION_SIGNATURE_INVALID, 'presentation signature does not verify');
   return { allow: true, grant, presentation };
 }
 

@@ -1,22 +1,27 @@
 /**
  * The access module: owns the trust state, replay set, challenges and clock floor for the daemon.
  * It loads and re-verifies the held trust material when it is made; on start it checks the wall
- * clock against the floor; a clock behind the floor means no decisions until a SignedTime arrives or the clock
- * catches up, and the module says so in its status and logs. On a clean stop it raises the floor
- * to the hub's own clock, bounded by the monotonic time elapsed since start so that a wall clock
- * stepped far ahead while running cannot push the floor into the future.
+ * clock against the floor; a clock behind the floor means no decisions until a signed time arrives
+ * or the clock catches up, and the module says so in its status and logs. On a clean stop it raises
+ * the floor to the hub's own clock, bounded by the monotonic time elapsed since start (or since a
+ * root-signed time) so that a wall clock stepped far ahead while running cannot push the floor into
+ * the future. What may move the floor, and how far, is hub-clock.ts (docs/security-model.md).
  */
-import type { Clock } from '../system/clock.js';
-import type { Module } from '../system/lifecycle.js';
-import type { Logger } from '../system/logger.js';
+import type { AuditSink } from '../store/audit-log.js';
 import { clockFloor, type ClockFloor, type FloorSource } from '../store/clock-floor.js';
+import { hubId } from '../store/daemon-runs.js';
 import { replayStore, type ReplayStore } from '../store/replay-store.js';
 import type { Store } from '../store/store.js';
 import { trustStore } from '../store/trust-store.js';
+import type { Clock } from '../system/clock.js';
+import type { Module } from '../system/lifecycle.js';
+import type { Logger } from '../system/logger.js';
 import { authorize, type Authorized } from './authorize.js';
 import type { AccessPolicy, DecideContext, Decision, Allow } from './decide.js';
+import { HubClock } from './hub-clock.js';
 import { PublicKeyCache } from './key-cache.js';
 import { LocalTimes } from './local-time.js';
+import { acceptSignedTime } from './signed-time.js';
 import { TrustState, type TrustStatus } from './trust.js';
 
 /**
@@ -49,54 +54,53 @@ export interface AccessService {
  * re-verified, replay set, clock floor), so it can be handed on as a value. The module's start
  * judges the wall clock against the floor and says so; its stop raises the floor.
  */
-export function accessRoom(deps: { store: Store; clock: Clock; log: Logger; policy?: AccessPolicy }): { module: Module; service: AccessService } {
+export function accessRoom(deps: {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  policy?: AccessPolicy;
+  /** Where a root-signed time that re-anchors the clock floor is put on record (hub/main.ts). */
+  audit?: AuditSink;
+}): { module: Module; service: AccessService } {
   const policy = deps.policy ?? DEFAULT_POLICY;
   const { clock, log, store } = deps;
+  const raw = clockFloor(store);
   const s: {
     trust: TrustState;
     replay: ReplayStore;
-    floor: ClockFloor;
+    /** The stored floor; every raise goes through `floor` below, which bounds it. */
+    raw: ClockFloor;
+    /** The hub's clocks and the bounded floor (what authorize() takes as AuthorizeStores.floor). */
+    floor: HubClock;
     localTimes: LocalTimes;
     subjectKeys: PublicKeyCache;
-    anchor?: { signedMs: number; mono: number };
   } = {
     trust: new TrustState(trustStore(store)),
     replay: replayStore(store),
-    floor: clockFloor(store),
+    raw,
+    floor: new HubClock({ clock, floor: raw, skewMs: policy.clockSkewMs }),
     localTimes: new LocalTimes(),
     subjectKeys: new PublicKeyCache(),
   };
-  /** Wall and monotonic time at start: what a clean stop may raise the floor to is bounded by them. */
-  let started: { wall: number; mono: number } | undefined;
-  /**
-   * The wall time decisions use. The wall clock when it is at or above the floor (minus skew);
-   * otherwise, once a SignedTime has arrived, that time plus the monotonic time elapsed since (the
-   * RTC may be wrong, the monotonic clock still counts true); otherwise the wall clock, which
-   * decide() then refuses with CLOCK_UNTRUSTED.
-   */
-  const decisionTime = (): number => {
-    const wall = clock.now();
-    if (wall >= s.floor.floorMs() - policy.clockSkewMs || s.anchor === undefined) return Math.floor(wall);
-    // Whole milliseconds: the system clock's monotonic time is fractional, stored times are not.
-    return Math.floor(s.anchor.signedMs + (clock.monotonic() - s.anchor.mono));
-  };
-  const clockTrusted = () => decisionTime() >= s.floor.floorMs() - policy.clockSkewMs;
-  const status = (): AccessStatus => ({ ...s.trust.status(), clockTrusted: clockTrusted(), clockFloorMs: s.floor.floorMs(), clockFloorSource: s.floor.source() });
+  const id = hubId(store);
+  let started = false;
+  const status = (): AccessStatus => ({ ...s.trust.status(), clockTrusted: s.floor.trusted(), clockFloorMs: s.floor.floorMs(), clockFloorSource: s.floor.floorSource() });
 
   const service: AccessService = {
-    issueChallenge: () => s.replay.issueChallenge(decisionTime()),
+    issueChallenge: () => s.replay.issueChallenge(s.floor.now()),
     authorize(grant, presentation, ctx) {
-      const decision = authorize(grant, presentation, { ...ctx, now: decisionTime(), policy }, s);
+      const decision = authorize(grant, presentation, { ...ctx, now: s.floor.now(), policy }, s);
       if (decision.allow) log.info({ grantKind: decision.grant.kind, subject: decision.grant.subjectId, uses: decision.usesSoFar }, 'access allowed');
       else log.warn({ code: decision.code, reason: decision.reason }, 'access refused');
       return decision;
     },
     trust: () => s.trust,
     acceptSignedTime(signed) {
-      const mono = clock.monotonic();
-      const time = s.trust.acceptSignedTime(signed, s.floor);
-      s.anchor = { signedMs: time, mono };
-      log.info({ signedTime: new Date(time).toISOString(), clockFloor: new Date(s.floor.floorMs()).toISOString(), clockTrusted: clockTrusted() }, 'signed time accepted');
+      const time = acceptSignedTime(signed, { trust: s.trust, clock: s.floor, floor: s.raw, store, hubId: id, ...(deps.audit === undefined ? {} : { audit: deps.audit }) });
+      log.info(
+        { signedTime: new Date(time).toISOString(), clockFloor: new Date(s.floor.floorMs()).toISOString(), clockFloorSource: s.floor.floorSource(), clockTrusted: s.floor.trusted() },
+        'signed time accepted',
+      );
       return time;
     },
     status,
@@ -105,7 +109,7 @@ export function accessRoom(deps: { store: Store; clock: Clock; log: Logger; poli
   const module: Module = {
     name: 'access',
     start() {
-      started = { wall: clock.now(), mono: clock.monotonic() };
+      started = true;
       const now = status();
       if (!now.clockTrusted) {
         log.error(
@@ -117,12 +121,10 @@ export function accessRoom(deps: { store: Store; clock: Clock; log: Logger; poli
       }
     },
     stop() {
-      if (started === undefined) return;
-      const base = s.anchor ?? { signedMs: started.wall, mono: started.mono };
-      const bound = Math.floor(base.signedMs + (clock.monotonic() - base.mono));
+      if (!started) return;
       // Failing to persist the floor must surface (it guards against a reset clock reopening grants).
-      s.floor.raise(Math.min(decisionTime(), bound), 'shutdown');
-      started = undefined;
+      s.floor.stop();
+      started = false;
     },
   };
   return { module, service };

@@ -3,6 +3,7 @@
  * its Ed25519 KeyObject made once, so a decision never parses a key) and the installed revocation
  * list. Updates arrive signed (from the cloud or the installer) and are verified against the root,
  * with rollback protection: a version lower than or equal to the one held is refused (TUF-style).
+ * Every key the root certifies is point-checked (protocols/grant/point-check.ts) before it is used.
  */
 import type { KeyObject } from 'node:crypto';
 import { publicKeyObject } from '../../protocols/grant/ed25519.js';
@@ -14,10 +15,10 @@ import {
   SIGNED_TIME_MAX_BYTES,
   decodeKeyringPayload,
   decodeRevocationsPayload,
+  decodeRootTimePayload,
   decodeSignedTimePayload,
   type IssuerCertificate,
 } from '../../protocols/grant/trust.js';
-import type { ClockFloor } from '../store/clock-floor.js';
 import type { TrustStore } from '../store/trust-store.js';
 import { ErrorCode, HubError } from '../system/errors.js';
 
@@ -41,6 +42,9 @@ export interface TrustStatus {
 }
 
 type Apply = (() => void) & { version: number };
+
+/** A signed time that verified: an issuer's word, or the root's for this hub (with its version). */
+export type VerifiedTime = { by: 'issuer'; kid: string; time: number } | { by: 'root'; version: number; time: number; signed: Uint8Array };
 
 /** Grant ids as map keys: latin1 keeps one character per byte, cheaper than hex. */
 function idKey(id: Uint8Array): string {
@@ -132,11 +136,20 @@ export class TrustState implements TrustView {
   }
 
   /**
-   * Verifies a SignedTime from a trusted, unrevoked issuer whose certificate covers that time, and
-   * raises the clock floor to it; returns the verified time.
+   * Verifies a signed time: a RootTime (told apart by its signature, under the root and the
+   * root-time domain) for `hubId` whose version is newer than the last one taken, or a SignedTime
+   * from a trusted, unrevoked issuer whose certificate covers that time. Throws TRUST_UPDATE_INVALID
+   * otherwise. What the time may move is the caller's (hub/access/signed-time.ts).
    */
-  acceptSignedTime(signed: Uint8Array, floor: ClockFloor): number {
+  verifySignedTime(signed: Uint8Array, hubId: string): VerifiedTime {
     const envelope = this.#open(signed, SIGNED_TIME_MAX_BYTES, 'signed time');
+    if (this.#root !== undefined && verifyEnvelope(Domain.rootTime, envelope, this.#root)) {
+      const t = this.#decode(() => decodeRootTimePayload(envelope.payload), 'root time');
+      if (t.hubId !== hubId) throw new HubError(ErrorCode.TRUST_UPDATE_INVALID, `root time is for hub ${t.hubId}`);
+      const held = this.#store.held('root-time')?.version ?? 0;
+      if (t.version <= held) throw new HubError(ErrorCode.TRUST_UPDATE_INVALID, `root time version ${t.version} is not newer than the held version ${held}`);
+      return { by: 'root', version: t.version, time: t.time, signed };
+    }
     const time = this.#decode(() => decodeSignedTimePayload(envelope.payload), 'signed time');
     const issuer = this.#issuers.get(time.kid);
     if (issuer === undefined || this.#revokedKids.has(time.kid)) {
@@ -146,8 +159,17 @@ export class TrustState implements TrustView {
       throw new HubError(ErrorCode.TRUST_UPDATE_INVALID, `signed time is outside issuer ${time.kid}'s certificate`);
     }
     if (!verifyEnvelope(Domain.time, envelope, issuer.key)) throw new HubError(ErrorCode.TRUST_UPDATE_INVALID, 'signed time: signature does not verify');
-    floor.raise(time.time, 'signed-time');
-    return time.time;
+    return { by: 'issuer', kid: time.kid, time: time.time };
+  }
+
+  /**
+   * Records a root time as taken (durably; inside the caller's transaction it commits with it).
+   * Another process may have taken a newer one meanwhile: then this one is refused.
+   */
+  recordRootTime(t: Extract<VerifiedTime, { by: 'root' }>): void {
+    if (!this.#store.replace('root-time', { version: t.version, signed: t.signed })) {
+      throw new HubError(ErrorCode.TRUST_UPDATE_INVALID, `root time version ${t.version} is not newer than the one held`);
+    }
   }
 
   /** Verifies a keyring; returns a function that installs it in memory, carrying its version. */
@@ -158,6 +180,10 @@ export class TrustState implements TrustView {
     const keyring = this.#decode(() => decodeKeyringPayload(envelope.payload), 'keyring');
     if (keyring.version <= mustExceed) {
       throw new HubError(ErrorCode.KEYRING_ROLLBACK, `keyring version ${keyring.version} is not newer than the held version ${mustExceed}`);
+    }
+    for (const c of keyring.issuers) {
+      const problem = publicKeyProblem(c.publicKey);
+      if (problem !== undefined) throw new HubError(ErrorCode.TRUST_UPDATE_INVALID, `keyring: issuer ${c.kid}'s key is refused: ${problem}`);
     }
     const issuers = new Map(keyring.issuers.map((c) => [c.kid, { certificate: c, key: publicKeyObject(c.publicKey) }]));
     return Object.assign(

@@ -7,6 +7,7 @@
  */
 import { COMMAND_MAX_BYTES, decodeCommandPayload, mayIssueCommands, type Command } from '../../protocols/grant/command.js';
 import { Domain, openEnvelope, verifyEnvelope, type Envelope } from '../../protocols/grant/envelope.js';
+import { publicKeyProblem } from '../../protocols/grant/point-check.js';
 import type { TrustView } from '../access/trust.js';
 import { ErrorCode } from '../system/errors.js';
 
@@ -59,7 +60,10 @@ export function checkCommand(bytes: Uint8Array, ctx: CommandContext, trust: Pick
   if (ctx.now < cert.notBefore || ctx.now >= cert.notAfter) return refuse(ErrorCode.COMMAND_ISSUER_CERT_NOT_VALID, `issuer ${command.kid}'s certificate is not valid now`);
   if (!mayIssueCommands(cert)) return refuse(ErrorCode.COMMAND_NOT_ALLOWED, `issuer ${command.kid} may not command hubs (its certificate lacks the owner kind)`);
 
-  // 7. the signature, last: the one expensive check
+  // 7. the signature, last: the one expensive check, and only under a key that can prove anything
+  //    (a key of small order verifies signatures nobody made; the keyring install refuses one too)
+  const keyProblem = publicKeyProblem(cert.publicKey);
+  if (keyProblem !== undefined) return refuse(ErrorCode.COMMAND_SIGNATURE_INVALID, `issuer ${command.kid}'s key is refused: ${keyProblem}`);
   if (!verifyEnvelope(Domain.command, envelope, issuer.key)) return refuse(ErrorCode.COMMAND_SIGNATURE_INVALID, 'command signature does not verify');
   return { ok: true, command };
 }

@@ -1,9 +1,13 @@
 /**
- * The replay set and the challenge table (migration 0002). Every write that lets someone in is one
+ * The replay set and the challenge table (migrations 0002, 0008). Every write that lets someone in is one
  * IMMEDIATE transaction committed with synchronous=FULL before the caller hears "allow": a crash
  * or power cut after that point never lets the same grant or challenge in twice (DESIGN.md,
  * "Trust and tokens": Replay). SQLite serializes writers across connections and processes, so of
  * many concurrent presentations of a one-time grant exactly one commits the use.
+ *
+ * Uses are counted per (issuer kid, grant id): grant ids are random per issuer, and one issuer's
+ * grant must not be used up by another issuer that picks the same id. A row from before migration
+ * 0008 has kid '' and still counts for that id whatever the issuer (see the migration).
  */
 import { randomBytes } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
@@ -14,19 +18,21 @@ export const CHALLENGE_LIFETIME_MS = 30_000;
 export type ChallengeState = 'fresh' | 'unknown' | 'expired' | 'used';
 
 export interface ConsumeRequest {
+  /** The issuer whose grant this is (grant.kid). */
+  kid: string;
   grantId: Uint8Array;
   maxUses: number;
   notAfter: number;
   challenge: Uint8Array;
   now: number;
-  /** A verified time to raise the clock floor to in the same transaction (grant issue time). */
+  /** A time to raise the clock floor to in the same transaction (the allowed grant's issue time, capped). */
   raiseFloorTo?: number;
 }
 
 export type ConsumeOutcome = { ok: true; uses: number } | { ok: false; why: 'challenge' | 'used-up' };
 
 export interface ReplayStore {
-  usesOf(grantId: Uint8Array): number;
+  usesOf(kid: string, grantId: Uint8Array): number;
   challengeState(nonce: Uint8Array, now: number): ChallengeState;
   issueChallenge(now: number): Uint8Array;
   consume(request: ConsumeRequest): ConsumeOutcome;
@@ -34,7 +40,8 @@ export interface ReplayStore {
 
 export function replayStore(store: Store): ReplayStore {
   const db = store.db;
-  const usesOf = db.prepare('SELECT uses FROM consumed_grants WHERE grant_id = ?').pluck();
+  const usesOf = db.prepare("SELECT max(uses) FROM consumed_grants WHERE kid IN (?, '') AND grant_id = ?").pluck();
+  const legacyRow = db.prepare("SELECT 1 FROM consumed_grants WHERE kid = '' AND grant_id = ?").pluck();
   const challenge = db.prepare('SELECT issued_at_ms AS issuedAt, expires_at_ms AS expiresAt, used_at_ms AS usedAt FROM challenges WHERE nonce = ?');
   const insertChallenge = db.prepare('INSERT INTO challenges (nonce, issued_at_ms, expires_at_ms) VALUES (?, ?, ?)');
   const pruneChallenges = db.prepare('DELETE FROM challenges WHERE expires_at_ms < ?');
@@ -43,11 +50,14 @@ export function replayStore(store: Store): ReplayStore {
   );
   // One statement counts the use: inserted at 1, or incremented only while uses < max_uses.
   const useGrant = db.prepare(
-    `INSERT INTO consumed_grants (grant_id, uses, max_uses, not_after_ms, first_used_ms, last_used_ms)
-     VALUES (?, 1, ?, ?, ?, ?)
-     ON CONFLICT (grant_id) DO UPDATE SET uses = uses + 1, last_used_ms = excluded.last_used_ms
+    `INSERT INTO consumed_grants (kid, grant_id, uses, max_uses, not_after_ms, first_used_ms, last_used_ms)
+     VALUES (?, ?, 1, ?, ?, ?, ?)
+     ON CONFLICT (kid, grant_id) DO UPDATE SET uses = uses + 1, last_used_ms = excluded.last_used_ms
      WHERE uses < max_uses
      RETURNING uses`,
+  ).pluck() as Statement<unknown[], number>;
+  const useLegacyGrant = db.prepare(
+    "UPDATE consumed_grants SET uses = uses + 1, last_used_ms = ? WHERE kid = '' AND grant_id = ? AND uses < max_uses RETURNING uses",
   ).pluck() as Statement<unknown[], number>;
   const raiseFloor = db.prepare(
     `INSERT INTO access_state (key, int_val, text_val) VALUES ('clock_floor_ms', ?, 'grant')
@@ -55,7 +65,7 @@ export function replayStore(store: Store): ReplayStore {
   );
 
   return {
-    usesOf: (grantId) => (usesOf.get(grantId) as number | undefined) ?? 0,
+    usesOf: (kid, grantId) => (usesOf.get(kid, grantId) as number | null) ?? 0,
     challengeState(nonce, now) {
       const row = challenge.get(nonce) as { issuedAt: number; expiresAt: number; usedAt: number | null } | undefined;
       if (row === undefined) return 'unknown';
@@ -76,7 +86,10 @@ export function replayStore(store: Store): ReplayStore {
       return store.write('full', (): ConsumeOutcome => {
         // The challenge is spent whatever happens next: it was presented once.
         if (useChallenge.run(req.now, req.challenge, req.now, req.now).changes !== 1) return { ok: false, why: 'challenge' };
-        const uses = useGrant.get(req.grantId, req.maxUses, req.notAfter, req.now, req.now);
+        const uses =
+          legacyRow.get(req.grantId) === undefined
+            ? useGrant.get(req.kid, req.grantId, req.maxUses, req.notAfter, req.now, req.now)
+            : useLegacyGrant.get(req.now, req.grantId);
         if (uses === undefined) return { ok: false, why: 'used-up' };
         if (req.raiseFloorTo !== undefined) raiseFloor.run(req.raiseFloorTo);
         return { ok: true, uses };

@@ -67,6 +67,10 @@ export enum ErrorCode {
   VISIT_UNKNOWN = 233,
   /** The hub is starting or stopping: no visit begins now. */
   VISITS_NOT_TAKEN = 234,
+  /** The grant's subject key is of small order or names no point: signatures under it prove nothing. */
+  SUBJECT_KEY_REFUSED = 235,
+  /** The hub's own view of a request (its clock, policy, flags) holds a value out of range or not a number. */
+  CONTEXT_INVALID = 236,
 
   // 3xx lock
   // 300–339: the Lock interface and the Z-Wave driver (hub/lock, hub/lock/zwave)

@@ -6,6 +6,14 @@
  */
 import { CborError, type CborKey, type CborValue } from './canonical.js';
 
+/**
+ * The latest instant a message may name, in ms since the epoch: ECMAScript's time value range
+ * (ECMA-262 §21.4.1.1: at most 8.64e15 ms, 100,000,000 days, from the epoch), so every time decoded is a Date the hub
+ * can name and compare. Later "forever" values are refused rather than carried as numbers no clock
+ * will reach.
+ */
+export const MAX_TIME_MS = 8_640_000_000_000_000;
+
 /** The set of integer keys (0..30) a message schema allows; build it once per schema. */
 export interface KnownFields {
   readonly mask: number;
@@ -43,6 +51,11 @@ export class FieldReader {
     const v = this.#get(key);
     if (typeof v !== 'number' || v < 0 || v > max) throw this.#bad(key, `an integer 0..${max}`);
     return v;
+  }
+
+  /** An instant: an integer 0..MAX_TIME_MS of ms since the epoch. */
+  time(key: number): number {
+    return this.uint(key, MAX_TIME_MS);
   }
 
   int(key: number, min: number, max: number): number {

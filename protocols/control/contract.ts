@@ -37,7 +37,7 @@ export const accessReadinessSchema = z.strictObject({
   canDecide: z.boolean(),
   clockTrusted: z.boolean(),
   clockFloor: iso.nullable(),
-  clockFloorSource: z.enum(['none', 'signed-time', 'grant', 'shutdown']),
+  clockFloorSource: z.enum(['none', 'signed-time', 'root-time', 'grant', 'shutdown']),
   rootPinned: z.boolean(),
   rootKey: hexKey.nullable(),
   keyringVersion: seq,

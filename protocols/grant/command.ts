@@ -11,8 +11,8 @@
  *   2   id         bytes 16                                   random; the replay key (idempotency)
  *   3   hubId      text ≤ 64                                  a command is for exactly one hub
  *   4   action     "lock"|"checkpoint"|"publish-state"         the closed set below
- *   5   issuedAt   uint ms since epoch
- *   6   notAfter   uint ms since epoch                        issuedAt < notAfter ≤ issuedAt + 10 min
+ *   5   issuedAt   time (ms since epoch, ≤ MAX_TIME_MS)
+ *   6   notAfter   time                                       issuedAt < notAfter ≤ issuedAt + 10 min
  *
  * The actions are what a cloud may ask of a delivery hub that is NOT a remote unlock: opening the
  * door only ever happens through a grant and its holder's presentation (DESIGN.md, "Trust and
@@ -81,8 +81,8 @@ export function decodeCommandPayload(payload: Uint8Array): Command {
     id: r.bytes(2, COMMAND_ID_BYTES),
     hubId: r.text(3, ID_MAX),
     action: r.oneOf(4, COMMAND_ACTIONS),
-    issuedAt: r.uint(5),
-    notAfter: r.uint(6),
+    issuedAt: r.time(5),
+    notAfter: r.time(6),
   };
   if (command.notAfter <= command.issuedAt) throw new CborError('command: notAfter must be after issuedAt');
   if (command.notAfter - command.issuedAt > COMMAND_MAX_VALIDITY_MS) {

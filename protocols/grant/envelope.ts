@@ -21,6 +21,8 @@ export const Domain = {
   keyring: 'keyhub/keyring/v1',
   revocations: 'keyhub/revocations/v1',
   time: 'keyhub/time/v1',
+  /** The root's own time, which may move a hub's clock floor down (trust.ts, RootTime). */
+  rootTime: 'keyhub/root-time/v1',
   /** Cloud → hub commands (protocols/grant/command.ts). */
   command: 'keyhub/command/v1',
 } as const;

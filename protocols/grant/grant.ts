@@ -11,12 +11,14 @@
  *   4   lockId           text ≤ 64
  *   5   kind             "delivery"|"guest"|"service"|"owner"
  *   6   subjectId        text ≤ 64                         courier / guest account, for people
- *   7   subjectKey       bytes 32                          Ed25519 key that signs presentations
- *   8   notBefore        uint ms since epoch
- *   9   notAfter         uint ms since epoch               > notBefore
+ *   7   subjectKey       bytes 32                          Ed25519 key that signs presentations (the
+ *                                                          hub refuses one of small order: point-check.ts)
+ *   8   notBefore        time                              ms since epoch, ≤ MAX_TIME_MS (fields.ts)
+ *   9   notAfter         time                              > notBefore
  *  10   maxEntryMs       uint ≤ 3,600,000                  door open → relock budget
  *  11   uses             uint 1..1000                      1 for a delivery
- *  12   issuedAt         uint ms since epoch               raises the hub's clock floor once verified
+ *  12   issuedAt         time                              ≤ the hub's clock + skew; an allowed grant raises
+ *                                                          the clock floor to it (README, "Security model")
  *  13   orderId          text ≤ 64                         delivery only, required
  *  14   packageIds       [text ≤ 64] 1..32                 delivery only, required
  *  15   addressDigest    bytes 32                          delivery only, required (SHA-256 of the address)
@@ -104,11 +106,11 @@ export function decodeGrantPayload(payload: Uint8Array): Grant {
     kind,
     subjectId: r.text(6, ID_MAX),
     subjectKey: r.bytes(7, 32),
-    notBefore: r.uint(8),
-    notAfter: r.uint(9),
+    notBefore: r.time(8),
+    notAfter: r.time(9),
     maxEntryMs: r.uint(10, MAX_ENTRY_MS),
     uses: r.int(11, 1, 1000),
-    issuedAt: r.uint(12),
+    issuedAt: r.time(12),
     ...deliveryPart(r, kind),
     ...recurringPart(r, kind),
   };

@@ -7,7 +7,7 @@
  *   1   grantId      bytes 16                    the grant being presented
  *   2   challenge    bytes 32                    the hub's nonce, single use
  *   3   transport    "ble" | "cloud"             how it reached the hub
- *   4   time         uint ms since epoch         the handheld's clock, for the audit log only
+ *   4   time         time (ms, ≤ MAX_TIME_MS)    the handheld's clock, for the audit log only
  *   5   packages     [text ≤ 64] 0..32           package ids scanned at the door (deliveries)
  *   6   position     [latE7, lonE7, accuracyM]   cloud path only: WGS 84 in 1e-7 degrees, metres
  *
@@ -38,6 +38,9 @@ export interface Presentation {
   readonly position?: Position;
 }
 
+/** What the decoder returns: a cloud presentation always carries its position, a BLE one never. */
+export type DecodedPresentation = (Presentation & { readonly transport: 'ble'; readonly position?: undefined }) | (Presentation & { readonly transport: 'cloud'; readonly position: Position });
+
 const KNOWN = knownFields(0, 1, 2, 3, 4, 5, 6);
 
 export function encodePresentationPayload(p: Presentation): Uint8Array {
@@ -55,7 +58,7 @@ export function encodePresentationPayload(p: Presentation): Uint8Array {
   return bytes;
 }
 
-export function decodePresentationPayload(payload: Uint8Array): Presentation {
+export function decodePresentationPayload(payload: Uint8Array): DecodedPresentation {
   const r = new FieldReader(decodeCanonical(payload, { maxBytes: PRESENTATION_MAX_BYTES, maxDepth: 2 }), 'presentation', KNOWN);
   if (r.uint(0) !== 1) throw new CborError('presentation: unsupported version');
   const transport = r.oneOf(3, TRANSPORTS);
@@ -63,14 +66,14 @@ export function decodePresentationPayload(payload: Uint8Array): Presentation {
     grantId: r.bytes(1, GRANT_ID_BYTES),
     challenge: r.bytes(2, CHALLENGE_BYTES),
     transport,
-    time: r.uint(4),
+    time: r.time(4),
     packages: r.array(5, 0, 32, textItem('presentation packages', 64)),
   };
   if (transport === 'ble') {
     if (r.has(6)) throw new CborError('presentation: a position is only sent on the cloud path');
-    return base;
+    return { ...base, transport };
   }
-  return { ...base, position: readPosition(r.raw(6)) };
+  return { ...base, transport, position: readPosition(r.raw(6)) };
 }
 
 function readPosition(v: CborValue): Position {

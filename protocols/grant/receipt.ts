@@ -10,10 +10,10 @@
  *   1   hubId        text ≤ 64
  *   2   grantId      bytes 16
  *   3   visitId      bytes 16                                    the hub's id of the visit
- *   4   openedAt     uint ms since epoch                         the lock reported the bolt unlocked
- *   5   decidedAt    uint ms since epoch                         ≥ openedAt: when the outcome was known
+ *   4   openedAt     time (ms, ≤ MAX_TIME_MS)                  the lock reported the bolt unlocked
+ *   5   decidedAt    time (ms, ≤ MAX_TIME_MS)                  ≥ openedAt: when the outcome was known
  *   6   outcome      "locked" | "relock-failed" | "door-left-open"
- *   7   relockedAt   uint ms since epoch                         with outcome "locked" only; ≥ openedAt
+ *   7   relockedAt   time (ms, ≤ MAX_TIME_MS)                  with outcome "locked" only; ≥ openedAt
  *   8   bolt         "locked"|"unlocked"|"jammed"|"unknown"      as the lock last reported it
  *   9   door         "closed" | "open" | "unknown"               "unknown": the lock has no door sensor
  *  10   clipId       text ≤ 64                                   optional, with 11 and 12
@@ -91,15 +91,15 @@ export function decodeReceiptPayload(payload: Uint8Array): Receipt {
   const r = new FieldReader(decodeCanonical(payload, { maxBytes: RECEIPT_MAX_BYTES, maxDepth: 1 }), 'receipt', KNOWN);
   if (r.uint(0) !== RECEIPT_VERSION) throw new CborError('receipt: unsupported version');
   const outcome = r.oneOf(6, RECEIPT_OUTCOMES);
-  const openedAt = r.uint(4);
+  const openedAt = r.time(4);
   const receipt: Receipt = {
     hubId: r.text(1, 64),
     grantId: r.bytes(2, GRANT_ID_BYTES),
     visitId: r.bytes(3, VISIT_ID_BYTES),
     openedAt,
-    decidedAt: r.uint(5),
+    decidedAt: r.time(5),
     outcome,
-    ...(r.has(7) ? { relockedAt: r.uint(7) } : {}),
+    ...(r.has(7) ? { relockedAt: r.time(7) } : {}),
     bolt: r.oneOf(8, BOLT_STATES),
     door: r.oneOf(9, DOOR_STATES),
     ...clipPart(r),

@@ -12,7 +12,12 @@
  * RevocationList, signed by the root under `keyhub/revocations/v1`
  *   0 v = 1 · 1 version uint ≥ 1 · 2 issuedAt uint ms · 3 grantIds [bytes 16] 0..2048 · 4 kids [text] 0..64
  * SignedTime, signed by an issuer under `keyhub/time/v1`
- *   0 v = 1 · 1 kid text ≤ 64 · 2 time uint ms
+ *   0 v = 1 · 1 kid text ≤ 64 · 2 time
+ * RootTime, signed by the root under `keyhub/root-time/v1`: re-anchors one hub's clock floor, up or
+ * down (README, "Security model: the clock floor"); its version only grows, per hub, so a captured
+ * one cannot be played again to pull the floor back
+ *   0 v = 1 · 1 version uint ≥ 1 · 2 hubId text ≤ 64 · 3 time
+ * Times are ms since the epoch, at most MAX_TIME_MS (protocols/cbor/fields.ts).
  */
 import { CborError, decodeCanonical, encodeCanonical, type CborValue } from '../cbor/canonical.js';
 import { FieldReader, bytesItem, knownFields, textItem } from '../cbor/fields.js';
@@ -25,6 +30,7 @@ const KEYRING_FIELDS = knownFields(0, 1, 2, 3);
 const CERTIFICATE_FIELDS = knownFields(0, 1, 2, 3, 4);
 const REVOCATIONS_FIELDS = knownFields(0, 1, 2, 3, 4);
 const SIGNED_TIME_FIELDS = knownFields(0, 1, 2);
+const ROOT_TIME_FIELDS = knownFields(0, 1, 2, 3);
 
 export interface IssuerCertificate {
   readonly kid: string;
@@ -52,6 +58,12 @@ export interface SignedTime {
   readonly time: number;
 }
 
+export interface RootTime {
+  readonly version: number;
+  readonly hubId: string;
+  readonly time: number;
+}
+
 export function encodeKeyringPayload(k: Keyring): Uint8Array {
   const issuers = k.issuers.map(
     (c) =>
@@ -71,7 +83,7 @@ export function encodeKeyringPayload(k: Keyring): Uint8Array {
 export function decodeKeyringPayload(payload: Uint8Array): Keyring {
   const r = new FieldReader(decodeCanonical(payload, { maxBytes: KEYRING_MAX_BYTES, maxDepth: 4 }), 'keyring', KEYRING_FIELDS);
   if (r.uint(0) !== 1) throw new CborError('keyring: unsupported version');
-  const keyring: Keyring = { version: r.int(1, 1, Number.MAX_SAFE_INTEGER), issuedAt: r.uint(2), issuers: r.array(3, 1, 32, readCertificate) };
+  const keyring: Keyring = { version: r.int(1, 1, Number.MAX_SAFE_INTEGER), issuedAt: r.time(2), issuers: r.array(3, 1, 32, readCertificate) };
   if (new Set(keyring.issuers.map((c) => c.kid)).size !== keyring.issuers.length) throw new CborError('keyring: kids repeat');
   return keyring;
 }
@@ -83,7 +95,7 @@ function readCertificate(v: CborValue, i: number): IssuerCertificate {
     return k as GrantKind;
   });
   if (new Set(kinds).size !== kinds.length) throw new CborError(`keyring issuers[${i}]: kinds repeat`);
-  const cert: IssuerCertificate = { kid: r.text(0, 64), publicKey: r.bytes(1, 32), notBefore: r.uint(2), notAfter: r.uint(3), kinds };
+  const cert: IssuerCertificate = { kid: r.text(0, 64), publicKey: r.bytes(1, 32), notBefore: r.time(2), notAfter: r.time(3), kinds };
   if (cert.notAfter <= cert.notBefore) throw new CborError(`keyring issuers[${i}]: notAfter must be after notBefore`);
   return cert;
 }
@@ -107,7 +119,7 @@ export function decodeRevocationsPayload(payload: Uint8Array): RevocationList {
   if (r.uint(0) !== 1) throw new CborError('revocations: unsupported version');
   return {
     version: r.int(1, 1, Number.MAX_SAFE_INTEGER),
-    issuedAt: r.uint(2),
+    issuedAt: r.time(2),
     grantIds: r.array(3, 0, 2048, bytesItem('revocations grantIds', GRANT_ID_BYTES)),
     kids: r.array(4, 0, 64, textItem('revocations kids', 64)),
   };
@@ -122,5 +134,17 @@ export function encodeSignedTimePayload(t: SignedTime): Uint8Array {
 export function decodeSignedTimePayload(payload: Uint8Array): SignedTime {
   const r = new FieldReader(decodeCanonical(payload, { maxBytes: SIGNED_TIME_MAX_BYTES, maxDepth: 1 }), 'signed time', SIGNED_TIME_FIELDS);
   if (r.uint(0) !== 1) throw new CborError('signed time: unsupported version');
-  return { kid: r.text(1, 64), time: r.uint(2) };
+  return { kid: r.text(1, 64), time: r.time(2) };
+}
+
+export function encodeRootTimePayload(t: RootTime): Uint8Array {
+  const bytes = encodeCanonical(new Map<number, CborValue>([[0, 1], [1, t.version], [2, t.hubId], [3, t.time]]));
+  decodeRootTimePayload(bytes);
+  return bytes;
+}
+
+export function decodeRootTimePayload(payload: Uint8Array): RootTime {
+  const r = new FieldReader(decodeCanonical(payload, { maxBytes: SIGNED_TIME_MAX_BYTES, maxDepth: 1 }), 'root time', ROOT_TIME_FIELDS);
+  if (r.uint(0) !== 1) throw new CborError('root time: unsupported version');
+  return { version: r.int(1, 1, Number.MAX_SAFE_INTEGER), hubId: r.text(2, 64), time: r.time(3) };
 }

@@ -118,7 +118,7 @@ const fileWorld = await makeWorld(join(dir.path, 'keyhub.db'));
 const CONSUMES = Number(process.env.GRANT_BENCH_CONSUMES ?? 10_000);
 const requests = Array.from({ length: CONSUMES }, () => {
   const g = deliveryGrant(fileWorld);
-  return { grantId: g.id, maxUses: 1, notAfter: g.notAfter, challenge: fileWorld.stores.replay.issueChallenge(NOW), now: NOW };
+  return { kid: g.kid, grantId: g.id, maxUses: 1, notAfter: g.notAfter, challenge: fileWorld.stores.replay.issueChallenge(NOW), now: NOW };
 });
 const latencies: number[] = [];
 for (const req of requests) {

@@ -57,7 +57,7 @@ describe('refusal flood control in the downlink intake', () => {
         installKeyring: (b) => world.trust.installKeyring(b),
         installRevocations: (b) => world.trust.installRevocations(b),
         held: (w) => held.held(w)?.signed,
-        acceptSignedTime: (b) => world.trust.acceptSignedTime(b, world.floor),
+        acceptSignedTime: (b) => world.acceptSignedTime(b),
       },
       refusals: LIMITS,
       onAuditFailure: (err) => fatal.push(err),

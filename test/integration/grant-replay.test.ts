@@ -88,7 +88,7 @@ describe('replay: exactly one wins', () => {
     }
     const guestAllows = results.flatMap((r) => r.slice(grants.length)).filter((o) => o === 'allow').length;
     expect(guestAllows).toBe(5); // 12 presentations of a 5-use grant: uses are counted atomically
-    expect(world.stores.replay.usesOf(guest.id)).toBe(5);
+    expect(world.stores.replay.usesOf(guest.kid, guest.id)).toBe(5);
     await Promise.all(racers.map((r) => r.exit));
   }, 60_000);
 

@@ -1,13 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { authorize } from '../../hub/access/authorize.js';
+import { HubClock } from '../../hub/access/hub-clock.js';
 import { PublicKeyCache } from '../../hub/access/key-cache.js';
 import { LocalTimes } from '../../hub/access/local-time.js';
+import { acceptSignedTime } from '../../hub/access/signed-time.js';
 import { TrustState } from '../../hub/access/trust.js';
 import { clockFloor } from '../../hub/store/clock-floor.js';
+import { hubId } from '../../hub/store/daemon-runs.js';
 import { replayStore } from '../../hub/store/replay-store.js';
 import { openStore, type Store } from '../../hub/store/store.js';
 import { trustStore } from '../../hub/store/trust-store.js';
 import { ErrorCode } from '../../hub/system/errors.js';
+import { FakeClock } from '../../hub/system/fake-clock.js';
 import { signPresentation, signReceipt, verifyReceipt } from '../../protocols/grant/handheld.js';
 import { SimIssuer } from '../../sim/cloud/issuer.js';
 import { HOUR, HUB_ID, LOCK_ID, NOW, bleContext, seededKey } from '../support/grant-fixture.js';
@@ -26,7 +30,9 @@ describe('the simulated cloud issues what the hub accepts', () => {
     held.pinRoot(cloud.rootPublicKey);
     const trust = new TrustState(held);
     expect(trust.installKeyring(cloud.keyring())).toBe(1);
-    const stores = { trust, replay: replayStore(store), floor: clockFloor(store), localTimes: new LocalTimes(), subjectKeys: new PublicKeyCache() };
+    const floor = clockFloor(store);
+    const hubClock = new HubClock({ clock: new FakeClock({ wallMs: NOW }), floor, skewMs: 300_000 });
+    const stores = { trust, replay: replayStore(store), floor: hubClock, localTimes: new LocalTimes(), subjectKeys: new PublicKeyCache() };
 
     const courier = seededKey(3);
     const { grant, signed } = cloud.deliveryGrant({
@@ -57,7 +63,9 @@ describe('the simulated cloud issues what the hub accepts', () => {
     trust.installKeyring(cloud.keyring());
     trust.installKeyring(cloud.keyring()); // the next one is a newer version
     const floor = clockFloor(store);
-    expect(trust.acceptSignedTime(cloud.time(NOW + 5), floor)).toBe(NOW + 5);
+    const hubClock = new HubClock({ clock: new FakeClock({ wallMs: NOW }), floor, skewMs: 300_000 });
+    expect(acceptSignedTime(cloud.time(NOW + 5), { trust, clock: hubClock, floor, store, hubId: hubId(store) })).toBe(NOW + 5);
+    expect(floor.floorMs()).toBe(NOW + 5);
     const guest = cloud.guestGrant({ hubId: HUB_ID, lockId: LOCK_ID, guestId: 'g', guestKey: seededKey(5).publicKey, notBefore: NOW, notAfter: NOW + HOUR, uses: 3, weekly: [{ day: 3, startMin: 0, endMin: 1440 }], tz: 'Europe/Berlin' });
     expect(guest.grant.recurring?.tz).toBe('Europe/Berlin');
     expect(trust.status().keyringVersion).toBe(2);

@@ -71,7 +71,7 @@ describe('signed cloud commands through mosquitto to the Z-Wave lock', () => {
       store,
       clock,
       log: silentLog(),
-      trust: downlinkTrustFrom(accessOver({ trust, floor }), store),
+      trust: downlinkTrustFrom(accessOver({ trust, floor, store, hubId: hub.hubId, clock }), store),
       commands: {
         actions: commandActionsFrom({ audit: hub.audit, outbox: hub.outbox, link: hub.link, lock: rig.lock, clock, version: 'test' }),
         floorMs: () => floor.floorMs(),

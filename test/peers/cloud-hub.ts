@@ -113,7 +113,7 @@ function downlinkOn(hub: Pick<HubSide, 'store' | 'audit' | 'link' | 'outbox'>, o
     store: hub.store,
     clock,
     log: log.child({ module: 'cloud-downlink' }),
-    trust: downlinkTrustFrom(accessOver({ trust, floor }), hub.store),
+    trust: downlinkTrustFrom(accessOver({ trust, floor, store: hub.store, hubId: hub.audit.hubId, clock }), hub.store),
     commands: {
       actions: commandActionsFrom({ audit: hub.audit, outbox: hub.outbox, link: hub.link, lock: new NoLock(), clock, version: 'test' }),
       floorMs: () => floor.floorMs(),

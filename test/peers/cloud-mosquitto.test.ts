@@ -108,7 +108,7 @@ describe('cloud link through mosquitto with client certificates and ACLs', () =>
       store: hub.store,
       clock: systemClock(),
       log: silentLog(),
-      trust: downlinkTrustFrom(accessOver({ trust, floor }), hub.store),
+      trust: downlinkTrustFrom(accessOver({ trust, floor, store: hub.store, hubId: hub.hubId }), hub.store),
     });
     intake.start();
     try {

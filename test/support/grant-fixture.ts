@@ -1,18 +1,25 @@
 /**
  * A trusted world for grant tests: a root, one issuer certified for every kind, a hub store with
  * the keyring installed, and builders for a valid delivery grant and its presentation. Tests change
- * one thing at a time from this valid baseline.
+ * one thing at a time from this valid baseline. The hub's clock is a FakeClock at NOW; its floor
+ * (`floor`, the stored one) is bounded by `hubClock`, as in the daemon.
  */
+import { HubClock } from '../../hub/access/hub-clock.js';
 import { PublicKeyCache } from '../../hub/access/key-cache.js';
+import { acceptSignedTime } from '../../hub/access/signed-time.js';
 import { LocalTimes } from '../../hub/access/local-time.js';
 import { DEFAULT_POLICY, type AccessService } from '../../hub/access/module.js';
 import { TrustState } from '../../hub/access/trust.js';
 import type { AccessPolicy, DecideContext } from '../../hub/access/decide.js';
 import type { AuthorizeStores } from '../../hub/access/authorize.js';
+import type { AuditSink } from '../../hub/store/audit-log.js';
 import { clockFloor, type ClockFloor } from '../../hub/store/clock-floor.js';
+import { hubId } from '../../hub/store/daemon-runs.js';
 import { replayStore } from '../../hub/store/replay-store.js';
 import { openStore, type Store } from '../../hub/store/store.js';
 import { trustStore } from '../../hub/store/trust-store.js';
+import type { Clock } from '../../hub/system/clock.js';
+import { FakeClock } from '../../hub/system/fake-clock.js';
 import { generateSigningKey, signingKeyFromSeed, type SigningKey } from '../../protocols/grant/ed25519.js';
 import type { Grant } from '../../protocols/grant/grant.js';
 import { signPresentation } from '../../protocols/grant/handheld.js';
@@ -34,8 +41,15 @@ export interface World {
   courier: SigningKey;
   store: Store;
   trust: TrustState;
+  /** The stored floor (tests set it directly); `hubClock` bounds every raise the hub makes. */
   floor: ClockFloor;
+  clock: FakeClock;
+  hubClock: HubClock;
+  /** The store's own hub id (what a root-signed time must name). */
+  hubId: string;
   stores: AuthorizeStores;
+  /** What the access module does with a signed time from the cloud. */
+  acceptSignedTime(signed: Uint8Array, audit?: AuditSink): number;
   close(): void;
 }
 
@@ -57,16 +71,36 @@ export async function makeWorld(path = ':memory:', keys?: { root: SigningKey; is
     trust.installKeyring(signKeyring({ version: 1, issuedAt: NOW - HOUR, issuers: [certificate] }, root));
   }
   const floor = clockFloor(store);
-  const stores: AuthorizeStores = { trust, replay: replayStore(store), floor, localTimes: new LocalTimes(), subjectKeys: new PublicKeyCache() };
-  return { root, issuer, courier, store, trust, floor, stores, close: () => store.close() };
+  const clock = new FakeClock({ wallMs: NOW });
+  const hubClock = new HubClock({ clock, floor, skewMs: POLICY.clockSkewMs });
+  const stores: AuthorizeStores = { trust, replay: replayStore(store), floor: hubClock, localTimes: new LocalTimes(), subjectKeys: new PublicKeyCache() };
+  const id = hubId(store);
+  return {
+    root,
+    issuer,
+    courier,
+    store,
+    trust,
+    floor,
+    clock,
+    hubClock,
+    hubId: id,
+    stores,
+    acceptSignedTime: (signed, audit) => acceptSignedTime(signed, { trust, clock: hubClock, floor, store, hubId: id, ...(audit === undefined ? {} : { audit }) }),
+    close: () => store.close(),
+  };
 }
 
 /**
  * The two things the cloud downlink asks of the access room, over a trust state and clock floor
  * of a test's own (hub/cloud/downlink.ts downlinkTrustFrom adapts it as in the daemon).
  */
-export function accessOver(held: { trust: TrustState; floor: ClockFloor }): Pick<AccessService, 'trust' | 'acceptSignedTime'> {
-  return { trust: () => held.trust, acceptSignedTime: (signed) => held.trust.acceptSignedTime(signed, held.floor) };
+export function accessOver(held: { trust: TrustState; floor: ClockFloor; store: Store; hubId?: string; clock?: Clock }): Pick<AccessService, 'trust' | 'acceptSignedTime'> {
+  const clock = new HubClock({ clock: held.clock ?? new FakeClock({ wallMs: NOW }), floor: held.floor, skewMs: DEFAULT_POLICY.clockSkewMs });
+  return {
+    trust: () => held.trust,
+    acceptSignedTime: (signed) => acceptSignedTime(signed, { trust: held.trust, clock, floor: held.floor, store: held.store, hubId: held.hubId ?? HUB_ID }),
+  };
 }
 
 export function deliveryGrant(world: Pick<World, 'courier'>, over: Partial<Grant> = {}): Grant {

@@ -3,7 +3,7 @@ import { TrustState } from '../../hub/access/trust.js';
 import { trustStore } from '../../hub/store/trust-store.js';
 import { ErrorCode, isHubError } from '../../hub/system/errors.js';
 import { Domain, openEnvelope, seal } from '../../protocols/grant/envelope.js';
-import { makeIssuerCertificate, signKeyring, signRevocations, signTime } from '../../protocols/grant/issuer.js';
+import { makeIssuerCertificate, signKeyring, signRevocations, signRootTime, signTime } from '../../protocols/grant/issuer.js';
 import { encodeCanonical } from '../../protocols/cbor/canonical.js';
 import { HOUR, NOW, makeWorld, seededKey, type World } from '../support/grant-fixture.js';
 
@@ -121,23 +121,47 @@ describe('revocations', () => {
 
 describe('signed time', () => {
   it('raises the clock floor to an issuer-signed time', () => {
-    expect(world.trust.acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW + 5 }, world.issuer), world.floor)).toBe(NOW + 5);
+    expect(world.acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW + 5 }, world.issuer))).toBe(NOW + 5);
     expect(world.floor.source()).toBe('signed-time');
   });
 
   it('never lowers the floor', () => {
     world.floor.raise(NOW + HOUR, 'shutdown');
-    expect(world.trust.acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW }, world.issuer), world.floor)).toBe(NOW);
+    expect(world.acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW }, world.issuer))).toBe(NOW);
     expect(world.floor.floorMs()).toBe(NOW + HOUR);
   });
 
   it('refuses a time from an unknown or revoked issuer, outside its certificate, or with a bad signature', () => {
-    expect(codeOf(() => world.trust.acceptSignedTime(signTime({ kid: 'nobody', time: NOW }, world.issuer), world.floor))).toBe(ErrorCode.TRUST_UPDATE_INVALID);
-    expect(codeOf(() => world.trust.acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW + 400 * 24 * HOUR }, world.issuer), world.floor))).toBe(ErrorCode.TRUST_UPDATE_INVALID);
-    expect(codeOf(() => world.trust.acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW }, seededKey(66)), world.floor))).toBe(ErrorCode.TRUST_UPDATE_INVALID);
-    expect(codeOf(() => world.trust.acceptSignedTime(new Uint8Array([0x80]), world.floor))).toBe(ErrorCode.TRUST_UPDATE_INVALID);
+    expect(codeOf(() => world.acceptSignedTime(signTime({ kid: 'nobody', time: NOW }, world.issuer)))).toBe(ErrorCode.TRUST_UPDATE_INVALID);
+    expect(codeOf(() => world.acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW + 400 * 24 * HOUR }, world.issuer)))).toBe(ErrorCode.TRUST_UPDATE_INVALID);
+    expect(codeOf(() => world.acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW }, seededKey(66))))).toBe(ErrorCode.TRUST_UPDATE_INVALID);
+    expect(codeOf(() => world.acceptSignedTime(new Uint8Array([0x80])))).toBe(ErrorCode.TRUST_UPDATE_INVALID);
     world.trust.installRevocations(signRevocations({ version: 1, issuedAt: NOW, grantIds: [], kids: ['cloud-1'] }, world.root));
-    expect(codeOf(() => world.trust.acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW }, world.issuer), world.floor))).toBe(ErrorCode.TRUST_UPDATE_INVALID);
+    expect(codeOf(() => world.acceptSignedTime(signTime({ kid: 'cloud-1', time: NOW }, world.issuer)))).toBe(ErrorCode.TRUST_UPDATE_INVALID);
     expect(world.floor.floorMs()).toBe(0);
+  });
+});
+
+describe('root time', () => {
+  it('sets the floor to the root’s time, even down, and records its version', () => {
+    world.floor.raise(NOW + HOUR, 'grant');
+    expect(world.acceptSignedTime(signRootTime({ version: 3, hubId: world.hubId, time: NOW }, world.root))).toBe(NOW);
+    expect({ floor: world.floor.floorMs(), source: world.floor.source() }).toEqual({ floor: NOW, source: 'root-time' });
+    expect(trustStore(world.store).held('root-time')?.version).toBe(3);
+  });
+
+  it('refuses a version another process took first, between the check and the record', () => {
+    const signed = signRootTime({ version: 3, hubId: world.hubId, time: NOW }, world.root);
+    const verified = world.trust.verifySignedTime(signed, world.hubId);
+    new TrustState(trustStore(world.store)).recordRootTime({ by: 'root', version: 4, time: NOW, signed });
+    expect(verified.by).toBe('root');
+    expect(codeOf(() => world.trust.recordRootTime(verified as Extract<typeof verified, { by: 'root' }>))).toBe(ErrorCode.TRUST_UPDATE_INVALID);
+    expect(trustStore(world.store).held('root-time')?.version).toBe(4);
+  });
+
+  it('forgets the held version when another root is pinned: a new root starts its own count', () => {
+    world.acceptSignedTime(signRootTime({ version: 9, hubId: world.hubId, time: NOW }, world.root));
+    world.trust.pinRoot(seededKey(42).publicKey);
+    expect(trustStore(world.store).held('root-time')).toBeUndefined();
   });
 });

@@ -76,7 +76,7 @@ describe('a delivery, step by step', () => {
     const { grant, signed } = r.grant();
     r.lock.onUnlock = () =>
       seen.push({
-        uses: r.world.stores.replay.usesOf(grant.id),
+        uses: r.world.stores.replay.usesOf(grant.kid, grant.id),
         recording: r.camera.started.length,
         allowOnRecord: ofType(r, 'decision').some((d) => d.body.outcome === 'allow'),
       });
@@ -233,7 +233,7 @@ describe('camera first: no camera, no entry', () => {
     const { grant, signed, answer } = await arrive(r);
     expect(answer).toMatchObject({ ok: false, code: ErrorCode.CAMERA_UNHEALTHY, leaveOutside: true });
     expect(r.lock.commands).toEqual([]);
-    expect(r.world.stores.replay.usesOf(grant.id)).toBe(0);
+    expect(r.world.stores.replay.usesOf(grant.kid, grant.id)).toBe(0);
     r.camera.healthy = true;
     const later = await r.room.service.present({ transport: 'ble', grant: signed, presentation: r.presentation(grant), rssiDbm: -50 });
     expect(later.ok).toBe(true);
@@ -283,7 +283,7 @@ describe('one visit at a time, and the home\'s say', () => {
     const presentation = r.presentationOver(grant, r.world.stores.replay.issueChallenge(r.clock.now()));
     const answer = await r.room.service.present({ transport: 'ble', grant: signed, presentation, rssiDbm: -50 });
     expect(answer).toMatchObject({ ok: false, code: ErrorCode.VISIT_IN_PROGRESS });
-    expect(r.world.stores.replay.usesOf(grant.id)).toBe(0);
+    expect(r.world.stores.replay.usesOf(grant.kid, grant.id)).toBe(0);
     expect(ofType(r, 'decision').at(-1)?.body).toEqual({ outcome: 'refuse', reason: ErrorCode.VISIT_IN_PROGRESS, reasonName: 'VISIT_IN_PROGRESS', transport: 'ble' });
   });
 

@@ -5,7 +5,15 @@ import { decodeGrantPayload, encodeGrantPayload, type Grant } from '../../protoc
 import { decodePresentationPayload, encodePresentationPayload, type Presentation } from '../../protocols/grant/presentation.js';
 import { decodeReceiptPayload, encodeReceiptPayload } from '../../protocols/grant/receipt.js';
 import { makeIssuerCertificate } from '../../protocols/grant/issuer.js';
-import { decodeKeyringPayload, decodeRevocationsPayload, decodeSignedTimePayload, encodeKeyringPayload, encodeSignedTimePayload } from '../../protocols/grant/trust.js';
+import {
+  decodeKeyringPayload,
+  decodeRevocationsPayload,
+  decodeRootTimePayload,
+  decodeSignedTimePayload,
+  encodeKeyringPayload,
+  encodeRootTimePayload,
+  encodeSignedTimePayload,
+} from '../../protocols/grant/trust.js';
 import { NOW, deliveryGrant, seededKey } from '../support/grant-fixture.js';
 
 const courier = seededKey(3);
@@ -172,6 +180,9 @@ describe('receipt and trust document decoding', () => {
     ['a revocation list of an unsupported version', () => decodeRevocationsPayload(encodeCanonical(new Map<number, CborValue>([[0, 2], [1, 1], [2, NOW], [3, []], [4, []]])))],
     ['a revocation list with a short grant id', () => decodeRevocationsPayload(encodeCanonical(new Map<number, CborValue>([[0, 1], [1, 1], [2, NOW], [3, [new Uint8Array(3)]], [4, []]])))],
     ['a signed time of an unsupported version', () => decodeSignedTimePayload(change(encodeSignedTimePayload({ kid: 'a', time: NOW }), { 0: 3 }))],
+    ['a root time of an unsupported version', () => decodeRootTimePayload(change(encodeRootTimePayload({ version: 1, hubId: 'h', time: NOW }), { 0: 2 }))],
+    ['a root time of version 0', () => decodeRootTimePayload(change(encodeRootTimePayload({ version: 1, hubId: 'h', time: NOW }), { 1: 0 }))],
+    ['a signed time carrying a root time’s fields', () => decodeSignedTimePayload(encodeRootTimePayload({ version: 1, hubId: 'h', time: NOW }))],
   ];
   for (const [what, run] of refused) {
     it(`refuses ${what}`, () => {

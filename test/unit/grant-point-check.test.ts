@@ -3,10 +3,9 @@ import fc from 'fast-check';
 import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
 import { publicKeyObject, signingKeyFromSeed } from '../../protocols/grant/ed25519.js';
-import { publicKeyProblem } from '../../protocols/grant/point-check.js';
+import { SMALL_ORDER, SMALL_ORDER_X25519, curve25519KeyProblem, publicKeyProblem } from '../../protocols/grant/point-check.js';
 
 const hex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
-const SMALL_ORDER = 'it is a point of small order, under which signatures can be forged';
 
 /**
  * The small-order encodings (libsodium's blocklist in crypto_core/ed25519/ref10, ge25519_has_small_order):
@@ -37,7 +36,7 @@ function forgery(): Uint8Array {
   return Uint8Array.from([...signingKeyFromSeed(seed).publicKey, ...sBytes]);
 }
 
-describe('publicKeyProblem (may this be a pinned root?)', () => {
+describe('publicKeyProblem (may this Ed25519 key be trusted?)', () => {
   it('accepts the RFC 8032 §7.1 test vector keys', () => {
     for (const k of ['d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c', 'fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025']) {
       expect(publicKeyProblem(hex(k))).toBeUndefined();
@@ -88,5 +87,38 @@ describe('publicKeyProblem (may this be a pinned root?)', () => {
       const p = publicKeyProblem(raw);
       return p === undefined || typeof p === 'string';
     }), { numRuns: 300 });
+  });
+});
+
+describe('curve25519KeyProblem (may the hub share a key with this X25519 key?)', () => {
+  it('accepts every key tweetnacl makes (RFC 7748 §6.1 public keys)', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (secret) => curve25519KeyProblem(nacl.box.keyPair.fromSecretKey(secret).publicKey) === undefined), { numRuns: 200 });
+  });
+
+  it.each([
+    ['u = 0', '0000000000000000000000000000000000000000000000000000000000000000'],
+    ['u = 1', '0100000000000000000000000000000000000000000000000000000000000000'],
+    ['order 8', 'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800'],
+    ['order 8 (second)', '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157'],
+  ])('refuses the small-order key %s, with which every shared secret is all zeros', (_name, u) => {
+    expect(curve25519KeyProblem(hex(u))).toBe(SMALL_ORDER_X25519);
+    expect(nacl.scalarMult(nacl.randomBytes(32), hex(u)).every((b) => b === 0)).toBe(true);
+  });
+
+  it('refuses u = p − 1, a point of the twist, and a u of the twist of large order', () => {
+    expect(curve25519KeyProblem(hex('ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'))).toBe('it is not a point of Curve25519 (it lies on the twist)');
+    expect(curve25519KeyProblem(hex('0200000000000000000000000000000000000000000000000000000000000000'))).toBe('it is not a point of Curve25519 (it lies on the twist)');
+  });
+
+  it('refuses the non-canonical forms u = p, u = p + 1 and a set top bit', () => {
+    expect(curve25519KeyProblem(hex('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'))).toMatch(/not below 2\^255 - 19/);
+    expect(curve25519KeyProblem(hex('eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'))).toMatch(/not below 2\^255 - 19/);
+    const key = nacl.box.keyPair().publicKey;
+    key[31]! |= 0x80;
+    expect(curve25519KeyProblem(key)).toBe('its top bit is set (a non-canonical encoding)');
+  });
+
+  it('refuses a key of the wrong length', () => {
+    expect(curve25519KeyProblem(new Uint8Array(33))).toBe('a Curve25519 public key is 32 bytes, got 33');
   });
 });

@@ -17,6 +17,7 @@ import { decodeFrame, FrameType } from '../../../protocols/ble/frame.js';
 import { HubChannel } from '../../../protocols/ble/hub-channel.js';
 import { WireError } from '../../../protocols/ble/messages.js';
 import { pairHelloFrame, parsePairKey, parsePlainError } from '../../../protocols/ble/sealed.js';
+import { curve25519KeyProblem } from '../../../protocols/grant/point-check.js';
 import type { Clock } from '../../system/clock.js';
 import { ErrorCode, HubError } from '../../system/errors.js';
 import type { Logger } from '../../system/logger.js';
@@ -78,6 +79,10 @@ export async function pairBleLock(options: PairOptions): Promise<BlePairing> {
     if (plain === WireError.NOT_PAIRING) throw new HubError(ErrorCode.BLE_PAIRING_FAILED, 'the lock is not in pairing mode: press its pairing button and retry');
     const offer = keyFrame.frame.type === FrameType.PAIR_KEY ? parsePairKey(keyFrame.frame) : undefined;
     if (offer === undefined) throw new HubError(ErrorCode.BLE_PAIRING_FAILED, `the lock refused pairing (${plain === undefined ? 'unexpected frame' : WireError[plain] ?? plain})`);
+    // A key of small order makes the X25519 secret all zeros (RFC 7748 §6.1): anyone in radio
+    // range could then read and forge the channel. Refused before anything is sealed under it.
+    const keyProblem = curve25519KeyProblem(offer.lockPublicKey);
+    if (keyProblem !== undefined) throw new HubError(ErrorCode.BLE_PAIRING_FAILED, `the lock's key is refused: ${keyProblem}`);
 
     const channel = new HubChannel({ key: sharedKey(offer.lockPublicKey, hub.secretKey), authId: 0, firstCounter: 0n, random });
     const { frame, requestId } = channel.seal({ type: 'pair-complete', challenge: offer.challenge, name: options.name });
