@@ -4,7 +4,7 @@
  * hub/access, the replay store, the clock floor, the trust store). Not part of `npm test`: a full
  * run takes tens of minutes on 2 cores. One file at a time while working:
  *   npx stryker run --mutate hub/access/decide.ts
- * StrykerJS 9.5 (10.x needs Node 22); its vitest runner with the trust core's own vitest config
+ * StrykerJS 10.1 (on vitest 5 and Node 24); its vitest runner with the trust core's own vitest config
  * (vitest.mutation.config.ts) and per-test coverage, so each mutant runs only the tests that reach it.
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
