@@ -10,7 +10,7 @@ import { cameraAuditModule } from './camera/camera-audit.js';
 import { cameraRoom } from './camera/module.js';
 import { deliveryRoom, deliverySettingsFrom, type DeliveryService } from './delivery/module.js';
 import type { DoorCamera } from './camera/no-camera.js';
-import { cloudRoom, type CloudRoom } from './cloud/module.js';
+import type { CloudRoom } from './cloud/module.js';
 import { controlRoom } from './control/module.js';
 import type { ControlServer } from './control/server.js';
 import { loadConfig, type LoadedConfig } from './config/load.js';
@@ -84,7 +84,7 @@ export async function composeHub(loaded: LoadedConfig, deps: ComposeDeps): Promi
   const { config } = loaded;
   const store = await openDaemonStore({ stateDir: config.stateDir, busyTimeoutMs: config.store.busyTimeoutMs, log: deps.log.child({ module: 'store' }) });
   try {
-    return composeRooms(config, store, deps);
+    return await composeRooms(config, store, deps);
   } catch (err) {
     store.close();
     throw err;
@@ -94,9 +94,10 @@ export async function composeHub(loaded: LoadedConfig, deps: ComposeDeps): Promi
 /**
  * The rooms, joined by values. The synchronous things (the store, the hub key, the audit log, the
  * trust state) exist before the list is built; each room's constructor only keeps references, and
- * its module's start() starts it. Later rooms add theirs here.
+ * its module's start() starts it. Later rooms add theirs here. The one wait is for code: a room
+ * whose config leaves it out is never loaded (see the cloud's).
  */
-export function composeRooms(config: HubConfig, store: Store, deps: ComposeDeps): Hub {
+export async function composeRooms(config: HubConfig, store: Store, deps: ComposeDeps): Promise<Hub> {
   const { clock, log, version, onAuditFailure } = deps;
   const { stateDir } = config;
   const policy = accessPolicy(config.access);
@@ -117,7 +118,7 @@ export function composeRooms(config: HubConfig, store: Store, deps: ComposeDeps)
   // Offline grants: trust, replay set, challenges; persists the clock floor at a clean stop.
   const access = accessRoom({ store, clock, log: log.child({ module: 'access' }), policy, audit: audit.service });
   // The smart lock (`lock.driver`: zwave | ble | none, which refuses every command).
-  const lock = lockRoom(config.lock, { stateDir, clock, log: log.child({ module: 'lock' }) });
+  const lock = await lockRoom(config.lock, { stateDir, clock, log: log.child({ module: 'lock' }) });
   // The door camera (`camera.url`, else one that is never healthy: no camera, no entry).
   const camera = cameraRoom(config.camera, { clock, log: log.child({ module: 'camera' }) });
   // What the lock and the camera report on their own goes on record.
@@ -144,8 +145,11 @@ export function composeRooms(config: HubConfig, store: Store, deps: ComposeDeps)
   const currentVisit = (): string | undefined => delivery.service.currentVisit();
   const lockAudit = lockAuditModule({ lock: lock.service, audit: audit.service, log: log.child({ module: 'lock' }), onAuditFailure, currentVisit });
   const cameraAudit = cameraAuditModule({ camera: camera.service, audit: audit.service, onAuditFailure, currentVisit });
-  // The cloud (`cloud.broker`): link (never blocks start: the hub works offline), outbox, signed downlink.
-  const cloud = cloudRoom(config.cloud, {
+  // The cloud (`cloud.broker`): link (never blocks start: the hub works offline), outbox, signed
+  // downlink. Its code (mqtt.js; aedes and the PKI library for the embedded broker) is imported
+  // only when a broker is configured: a hub not registered with a cloud never uses it, and it is
+  // about a third of an idle daemon's memory.
+  const cloud: CloudRoom = config.cloud.broker === 'none' ? { modules: [], parts: undefined } : await (await import('./cloud/module.js')).cloudRoom(config.cloud, {
     stateDir,
     store,
     audit: audit.service,

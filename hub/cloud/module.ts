@@ -11,7 +11,7 @@ import type { Module } from '../system/lifecycle.js';
 import type { Logger } from '../system/logger.js';
 import { commandActionsFrom } from './command-actions.js';
 import { downlinkTrustFrom, DownlinkIntake } from './downlink.js';
-import { EmbeddedBroker } from './embedded-broker.js';
+import type { EmbeddedBroker } from './embedded-broker.js';
 import { CloudLink, type CloudEndpoint } from './link.js';
 import { Outbox } from './outbox.js';
 
@@ -39,8 +39,10 @@ export interface CloudRoom {
  * the hub works offline), the audit outbox and the signed downlink, made at once on the open
  * store and audit log. Signed `commands` act on the hub's lock (NoLock refuses, not paired), the
  * audit log's checkpoint and the link's `state`; the access policy's clock skew bounds them.
+ * The embedded broker's code (aedes, and @peculiar/x509 for its CA) is imported only when it is
+ * the one configured: a hub on a real broker never runs it.
  */
-export function cloudRoom(
+export async function cloudRoom(
   config: HubConfig['cloud'],
   deps: {
     stateDir: string;
@@ -55,12 +57,13 @@ export function cloudRoom(
     log: Logger;
     version: string;
   },
-): CloudRoom {
+): Promise<CloudRoom> {
   if (config.broker === 'none') return { modules: [], parts: undefined };
   const { clock, log, audit } = deps;
   let broker: EmbeddedBroker | undefined;
   let endpoint: () => Promise<CloudEndpoint>;
   if (config.broker === 'embedded') {
+    const { EmbeddedBroker } = await import('./embedded-broker.js');
     const embedded = new EmbeddedBroker({ dir: join(deps.stateDir, 'broker'), port: config.port, cloudIdentity: EMBEDDED_CLOUD_IDENTITY, clock, log: log.child({ module: 'embedded-broker' }) });
     broker = embedded;
     // Known once the broker listens; aedes speaks MQTT 3.1.1 only.

@@ -1,34 +1,36 @@
 /**
  * Which lock driver the daemon runs, from the `lock` config section: the room's module (started
  * and stopped by main.ts) and the Lock it hands to whoever needs one. `none` is NoLock, which
- * refuses every command. Only the chosen driver's code is constructed; zwave-js itself is loaded
- * when the Z-Wave driver starts (see zwave/zwave-runtime.ts).
+ * refuses every command. Only the chosen driver's code is imported (the BLE driver's crypto and
+ * noble are never loaded on a Z-Wave hub, nor either driver on a hub with no lock); zwave-js itself
+ * is loaded when the Z-Wave driver starts (see zwave/zwave-runtime.ts).
  */
 import { join } from 'node:path';
 import type { HubConfig } from '../config/schema.js';
 import type { Clock } from '../system/clock.js';
 import type { Module } from '../system/lifecycle.js';
 import type { Logger } from '../system/logger.js';
-import { bleLockDriver } from './ble/module.js';
 import type { Lock, LockDriver } from './lock.js';
 import { NoLock } from './no-lock.js';
-import { zwaveLock } from './zwave/zwave-lock.js';
 
 /** zwave-js's network cache (node interviews, S2 state) under the hub's state directory. */
 export const ZWAVE_CACHE_DIR = 'zwave';
 
-export function lockRoom(config: HubConfig['lock'], deps: { stateDir: string; clock: Clock; log: Logger }): { module: Module; service: Lock } {
-  const driver = lockDriverFor(config, deps);
+export async function lockRoom(config: HubConfig['lock'], deps: { stateDir: string; clock: Clock; log: Logger }): Promise<{ module: Module; service: Lock }> {
+  const driver = await lockDriverFor(config, deps);
   return { module: driver, service: driver };
 }
 
-function lockDriverFor(config: HubConfig['lock'], deps: { stateDir: string; clock: Clock; log: Logger }): LockDriver {
+async function lockDriverFor(config: HubConfig['lock'], deps: { stateDir: string; clock: Clock; log: Logger }): Promise<LockDriver> {
   switch (config.driver) {
     case 'none':
       return new NoLock();
-    case 'ble':
+    case 'ble': {
+      const { bleLockDriver } = await import('./ble/module.js');
       return bleLockDriver({ stateDir: deps.stateDir, clock: deps.clock, log: deps.log });
-    case 'zwave':
+    }
+    case 'zwave': {
+      const { zwaveLock } = await import('./zwave/zwave-lock.js');
       return zwaveLock({
         port: config.zwave.port,
         nodeId: config.zwave.nodeId,
@@ -39,5 +41,6 @@ function lockDriverFor(config: HubConfig['lock'], deps: { stateDir: string; cloc
         clock: deps.clock,
         log: deps.log,
       });
+    }
   }
 }
