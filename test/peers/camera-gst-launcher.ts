@@ -39,11 +39,20 @@ export async function startGstCamera(credentials?: { username: string; password:
 }
 
 /** A TCP relay that keeps the first `limit` bytes the server sent: real captures for the fuzzers. */
-export async function recordingProxy(target: { host: string; port: number }, limit = 512 * 1024): Promise<{ port: number; captured: () => Uint8Array; close(): Promise<void> }> {
+export async function recordingProxy(
+  target: { host: string; port: number },
+  limit = 512 * 1024,
+): Promise<{ port: number; captured: () => Uint8Array; sent: () => Uint8Array; close(): Promise<void> }> {
   const chunks: Buffer[] = [];
   let size = 0;
+  // What the client sent, last `limit` bytes kept (its RTCP and requests at the end of a session).
+  let sent = Buffer.alloc(0);
   const server: Server = createServer((client) => {
     const upstream = connect(target);
+    client.on('data', (chunk: Buffer) => {
+      sent = Buffer.concat([sent, chunk]);
+      if (sent.length > limit) sent = sent.subarray(sent.length - limit);
+    });
     client.pipe(upstream);
     upstream.on('data', (chunk: Buffer) => {
       if (size < limit) {
@@ -66,6 +75,7 @@ export async function recordingProxy(target: { host: string; port: number }, lim
   return {
     port: typeof address === 'object' && address !== null ? address.port : 0,
     captured: () => new Uint8Array(Buffer.concat(chunks)),
+    sent: () => new Uint8Array(sent),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
